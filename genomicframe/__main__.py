@@ -1,0 +1,3 @@
+from genomicframe.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,135 @@
+"""Exceptions and warnings raised by genomicframe.
+
+Every exception derives from :class:`GenomicFrameError` *and* from the builtin
+that fits it, so callers can catch either ``ValueError`` or ``GenomicFrameError``::
+
+    >>> import genomicframe as gf
+    >>> try:
+    ...     gf.bgzf.open("missing.gz")
+    ... except FileNotFoundError as exc:
+    ...     print(type(exc).__name__)
+    FileNotFoundError
+
+Errors about file content carry ``path`` and, where known, ``offset`` (byte
+offset into the file, or a BGZF virtual offset when ``virtual`` is true) or
+``line`` (1-based), and the message says what to do about it.
+"""
+from __future__ import annotations
+
+import os
+
+__all__ = [
+    "GenomicFrameError",
+    "FormatError",
+    "CorruptBlockError",
+    "TruncatedFileError",
+    "NotBgzfError",
+    "UnsupportedCompressionError",
+    "IndexFileError",
+    "StaleIndexError",
+    "MissingIndexError",
+    "RecordNotFoundError",
+    "GenomicFrameWarning",
+    "MissingEofMarkerWarning",
+]
+
+
+class GenomicFrameError(Exception):
+    """Base class of every error genomicframe raises on purpose.
+
+    Parameters
+    ----------
+    message : str
+        What went wrong and what to do about it.
+    path : str or os.PathLike, optional
+        The file the error is about.
+    offset : int, optional
+        Byte offset in ``path`` (compressed offset for BGZF files).
+    line : int, optional
+        1-based line number in the (uncompressed) text.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | os.PathLike | None = None,
+        offset: int | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.message = message
+        self.path = os.fspath(path) if path is not None else None
+        self.offset = offset
+        self.line = line
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = []
+        if self.path is not None:
+            where.append(str(self.path))
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.offset is not None:
+            where.append(f"byte offset {self.offset}")
+        prefix = ": ".join([", ".join(where)]) if where else ""
+        return f"{prefix}: {self.message}" if prefix else self.message
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return self._render()
+
+    def __reduce__(self):
+        return (_rebuild, (type(self), self.message, self.path, self.offset, self.line,
+                           getattr(self, "missing", None)))
+
+
+def _rebuild(cls, message, path, offset, line, missing=None):
+    kw = {"missing": missing} if missing is not None else {}
+    return cls(message, path=path, offset=offset, line=line, **kw)
+
+
+class FormatError(GenomicFrameError, ValueError):
+    """The file's content does not follow its format."""
+
+
+class CorruptBlockError(FormatError):
+    """A compressed block is damaged: bad magic, bad header, bad deflate data, CRC32 or ISIZE mismatch."""
+
+
+class TruncatedFileError(GenomicFrameError, EOFError):
+    """The file ends in the middle of a block or record."""
+
+
+class NotBgzfError(FormatError):
+    """Random access was asked of a file that is plain gzip (or uncompressed), not BGZF."""
+
+
+class UnsupportedCompressionError(FormatError):
+    """The file is compressed with a codec genomicframe does not read (bzip2, xz, zstd)."""
+
+
+class IndexFileError(GenomicFrameError):
+    """Base class for problems with an index file (.gzi, .fai, .tbi, ...)."""
+
+
+class StaleIndexError(IndexFileError, ValueError):
+    """An index does not match its data file (older than it, or sizes disagree)."""
+
+
+class MissingIndexError(IndexFileError, FileNotFoundError):
+    """An index file that is required was not found."""
+
+
+class RecordNotFoundError(GenomicFrameError, KeyError):
+    """Names or regions that are not in the file."""
+
+    def __init__(self, message: str, *, missing=(), **kw) -> None:
+        self.missing = list(missing)
+        super().__init__(message, **kw)
+
+
+class GenomicFrameWarning(UserWarning):
+    """Base class of genomicframe's warnings."""
+
+
+class MissingEofMarkerWarning(GenomicFrameWarning):
+    """A BGZF file has no EOF marker block: it may have been truncated (htslib warns too)."""
