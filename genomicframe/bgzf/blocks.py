@@ -15,7 +15,7 @@ from .._parsers import _bgzf
 from ..errors import NotBgzfError
 
 from .constants import EOF_MARKER, MAX_BLOCK_DATA, MAX_BLOCK_SIZE, SCAN_FULL, SCAN_OK  # noqa: F401
-from .reader import BlockScanner, _raise_scan
+from .reader import BlockScanner, _raise_scan, detect_compression
 
 @dataclass(frozen=True)
 class BlockTable:
@@ -139,8 +139,8 @@ def scan_file(path, start: int = 0, end: int | None = None) -> BlockTable:
         if end is None or end > size:
             end = size
         if start == 0 and size > 0:
-            head = os.pread(fd, 4, 0)
-            if head[:2] != b"\x1f\x8b":
+            head = os.pread(fd, 64, 0)
+            if detect_compression(head, path) == "plain":  # raises for bzip2/xz/zstd
                 raise NotBgzfError(
                     "not BGZF-compressed (no gzip magic); compress it with `genomicframe bgzip`",
                     path=path, offset=0)

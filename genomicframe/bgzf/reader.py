@@ -77,8 +77,13 @@ def _pool(threads: int) -> ThreadPoolExecutor:
         return pool
 
 
-def detect_compression(head: bytes) -> str:
+def detect_compression(head: bytes, path=None) -> str:
     """Name the container from a file's first bytes: ``"bgzf"``, ``"gzip"`` or ``"plain"``.
+
+    ``head`` should be the first 64 bytes (fewer only when the file is that
+    short).  A file too short to hold a whole BGZF header whose bytes agree
+    with one is called ``"bgzf"``, so that reading it reports truncation.
+    ``path`` is only used in error messages.
 
     Examples
     --------
@@ -86,6 +91,9 @@ def detect_compression(head: bytes) -> str:
     >>> detect_compression(EOF_MARKER), detect_compression(b"ACGT")
     ('bgzf', 'plain')
     """
+    if 0 < len(head) < 18 and b"\x1f\x8b".startswith(head[:2]) and (
+            len(head) < 3 or head[2] == 8) and (len(head) < 4 or head[3] & 4):
+        return "bgzf"  # a truncated BGZF header
     if head[:2] == b"\x1f\x8b":
         if len(head) >= 16 and head[2] == 8 and head[3] & 4:
             xlen = head[10] | (head[11] << 8)
@@ -99,13 +107,16 @@ def detect_compression(head: bytes) -> str:
         return "gzip"
     if head[:3] == b"BZh":
         raise UnsupportedCompressionError("bzip2-compressed input is not supported; decompress "
-                                          "it and recompress with `genomicframe bgzip`")
+                                          "it and recompress with `genomicframe bgzip`",
+                                          path=path, offset=0)
     if head[:6] == b"\xfd7zXZ\x00":
         raise UnsupportedCompressionError("xz-compressed input is not supported; decompress it "
-                                          "and recompress with `genomicframe bgzip`")
+                                          "and recompress with `genomicframe bgzip`",
+                                          path=path, offset=0)
     if head[:4] == b"\x28\xb5\x2f\xfd":
         raise UnsupportedCompressionError("zstd-compressed input is not supported; decompress it "
-                                          "and recompress with `genomicframe bgzip`")
+                                          "and recompress with `genomicframe bgzip`",
+                                          path=path, offset=0)
     return "plain"
 
 
@@ -308,7 +319,7 @@ class Reader:
         else:
             self._size = None
             self._head = self._read_stream(64)
-        self.compression = detect_compression(self._head) if self._head else "plain"
+        self.compression = detect_compression(self._head, self.path) if self._head else "plain"
         if require_bgzf and self.compression != "bgzf":
             if not self._head:
                 raise FormatError("file is empty; expected BGZF-compressed data", path=self.path,
@@ -382,7 +393,10 @@ class Reader:
                 buf, base, final = gen.send(send)
             except StopIteration:
                 break
-            coff, csize, usize, consumed = scanner.scan(buf, base, final)
+            # with ``end`` the last buffer may stop inside a block past ``end``: that is
+            # not truncation, so only the file's real end makes a partial block an error
+            at_eof = final and (self._size is None or base + len(buf) >= self._size)
+            coff, csize, usize, consumed = scanner.scan(buf, base, at_eof)
             if end is not None and coff and coff[-1] >= end:
                 keep = 0
                 while keep < len(coff) and coff[keep] < end:
@@ -466,7 +480,7 @@ class Reader:
                     b = gz.read(piece)
                 except EOFError as exc:
                     raise TruncatedFileError(f"gzip stream ends early ({exc}); the file is truncated",
-                                             path=self.path) from None
+                                             path=self.path, offset=_tell(raw)) from None
                 except (OSError, _IsalError) as exc:
                     raise CorruptBlockError(f"corrupt gzip data ({exc})", path=self.path,
                                             offset=_tell(raw)) from None
