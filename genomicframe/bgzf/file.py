@@ -35,7 +35,13 @@ def open(path, mode: str = "rb", *, threads: int | None = None, level: int = -1,
     if mode in ("wb", "w", "ab", "a"):
         if mode.startswith("a"):
             target = _open(path, "ab")
-            return _OwningWriter(target, level=level, threads=threads, index=None)
+            try:
+                w = _OwningWriter(target, level=level, threads=threads, index=None)
+            except BaseException:
+                target.close()
+                raise
+            w._written = target.tell()  # virtual offsets count from the start of the file
+            return w
         return Writer(path, level=level, threads=threads, index=index)
     raise ValueError(f"mode must be 'rb', 'wb' or 'ab', got {mode!r}")
 
@@ -81,30 +87,49 @@ class BgzfFile(io.BufferedIOBase):
     # -- internals ---------------------------------------------------------------------------
     def _start_stream(self, coffset: int) -> None:
         r = self._reader
+        aux = getattr(self, "_aux", None)
+        if aux is not None:  # the reader of an earlier seek
+            self._aux = None
+            aux.close()
         if coffset:
             r = Reader(self._path, threads=self._threads, start=coffset, check_eof=False)
             self._aux = r
-        self._blocks = r.blocks()
+        self._blocks = _all_blocks(r)
         self._buf = b""
         self._pos = 0
         self._coff = coffset  # coffset of the current block (BGZF)
+        # where the next block starts, i.e. what tell() gives while nothing of _buf has
+        # been consumed: htslib reports that address, even for an empty block
+        self._entry = coffset
         self._ubase = 0  # uncompressed offset of _buf[0] (gzip / plain)
         self._eof = False
 
     def _fill(self) -> bool:
-        """Load the next block into the buffer; False at end of file."""
+        """Load the next block holding data into the buffer; False at end of file."""
         if self._eof:
             return False
         self._ubase += len(self._buf)
+        entry = None
         for coff, data in self._blocks:
-            self._buf = data
-            self._pos = 0
             if coff >= 0:
                 self._coff = coff
+                if entry is None:
+                    entry = coff
+            if not data:  # empty BGZF block (EOF marker or concatenated files)
+                continue
+            self._buf = data
+            self._pos = 0
+            self._entry = self._coff if entry is None else entry
             return True
         self._eof = True
         self._buf = b""
         self._pos = 0
+        # past the last data block: htslib reports the next block (the EOF marker)
+        # or, when there is none, the end of the file
+        if entry is not None:
+            self._entry = entry
+        elif self._reader._size is not None:
+            self._entry = self._reader._size
         return False
 
     # -- io protocol -------------------------------------------------------------------------
@@ -191,8 +216,8 @@ class BgzfFile(io.BufferedIOBase):
         if self.compression == "bgzf":
             if self._pos >= len(self._buf) and not self._eof:
                 self._fill()  # htslib reports the start of the next block at a boundary
-            if self._eof:
-                return (self._reader._size or 0) << 16 if self._reader._size else self._coff << 16
+            if self._pos == 0:
+                return self._entry << 16
             return (self._coff << 16) | self._pos
         return self._ubase + self._pos
 
@@ -249,14 +274,22 @@ class BgzfFile(io.BufferedIOBase):
 
     def close(self) -> None:
         if not self.closed:
-            self._reader.close()
-            aux = getattr(self, "_aux", None)
-            if aux is not None:
-                aux.close()
+            for r in (getattr(self, "_reader", None), getattr(self, "_aux", None)):
+                if r is not None:  # None when __init__ failed
+                    r.close()
         super().close()
 
     def __repr__(self) -> str:
         return f"<genomicframe.bgzf.BgzfFile name={self.name!r} compression={self.compression!r}>"
+
+
+def _all_blocks(reader: Reader):
+    """``(coffset, data)`` of every block, empty BGZF blocks included (``coffset`` -1 unless BGZF)."""
+    if reader.compression != "bgzf":
+        yield from reader.blocks()
+        return
+    for coffs, datas in reader._ordered(join=False):
+        yield from zip(coffs, datas)
 
 
 def _is_bgzf(path) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
 HELP = "BGZF compression, decompression, .gzi indexing and integrity tests (htslib bgzip flags)"
 
@@ -45,18 +46,24 @@ def run(args: argparse.Namespace) -> int:
     if args.index_name and len(files) > 1:
         raise CliError("-I names one index, so give one FILE")
     status = 0
-    for f in files:
-        if args.reindex:
-            _reindex(f, args)
-        elif args.test:
-            _test(f, args)
-        elif args.offset is not None or args.size is not None:
-            _extract(f, args)
-        elif args.decompress:
-            _decompress(f, args)
-        else:
-            _compress(f, args)
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning  # one line on stderr, like htslib's [W::...]
+        for f in files:
+            if args.reindex:
+                _reindex(f, args)
+            elif args.test:
+                _test(f, args)
+            elif args.offset is not None or args.size is not None:
+                _extract(f, args)
+            elif args.decompress:
+                _decompress(f, args)
+            else:
+                _compress(f, args)
     return status
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"genomicframe bgzip: warning: {message}", file=sys.stderr)
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -176,8 +183,6 @@ def _reindex(src: str, args) -> None:
 def _test(src: str, args) -> None:
     from ..bgzf.reader import Reader
 
-    import warnings
-
     from ..errors import MissingEofMarkerWarning, TruncatedFileError
 
     with warnings.catch_warnings():
@@ -187,8 +192,9 @@ def _test(src: str, args) -> None:
                 for _ in r._ordered(join=False):
                     pass
         except MissingEofMarkerWarning:
+            end = None if src == "-" else os.path.getsize(src)
             raise TruncatedFileError("BGZF EOF marker is absent; the file may be truncated",
-                                     path=src) from None
+                                     path=src, offset=end) from None
 
 
 def _extract(src: str, args) -> None:
