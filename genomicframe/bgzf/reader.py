@@ -329,6 +329,8 @@ class Reader:
                 "recompress it with `genomicframe bgzip`", path=self.path, offset=0)
         if self.start and self.compression != "bgzf":
             raise NotBgzfError("a start offset needs a BGZF file", path=self.path, offset=0)
+        if self.start and self._fd is None:  # the stream path always reads from its start
+            raise ValueError("start= needs a file path or a file object with a file descriptor")
 
     def _read_stream(self, n: int) -> bytes:
         parts = []
@@ -526,6 +528,9 @@ class Reader:
         chunk without the delimiter is yielded when the file does not end with one.
         Large chunks are zero-copy views of the inflated data.
         """
+        d = len(delimiter)
+        if d == 0:
+            raise ValueError("delimiter must not be empty")
         carry: list = []
         carry_u = 0
         for u, data in self.pieces():
@@ -538,16 +543,16 @@ class Reader:
             last = data.rfind(delimiter)
             mv = memoryview(data)
             if carry:
-                carry.append(mv[:first + 1])
+                carry.append(mv[:first + d])
                 yield Chunk(memoryview(b"".join(carry)), carry_u)
                 carry = []
                 if last > first:
-                    yield Chunk(mv[first + 1:last + 1], u + first + 1)
+                    yield Chunk(mv[first + d:last + d], u + first + d)
             else:
-                yield Chunk(mv[:last + 1], u)
-            if last + 1 < len(data):
-                carry = [mv[last + 1:]]
-                carry_u = u + last + 1
+                yield Chunk(mv[:last + d], u)
+            if last + d < len(data):
+                carry = [mv[last + d:]]
+                carry_u = u + last + d
         if carry:
             yield Chunk(memoryview(b"".join(carry)), carry_u)
 
