@@ -362,13 +362,16 @@ class Reader:
         if self._fd is not None:
             pos = self.start
             limit = self._size if end is None else min(end + (1 << 16), self._size)
+            want = self.read_size
             while True:
-                n = min(self.read_size, limit - pos)
+                n = min(want, limit - pos)
                 buf = os.pread(self._fd, n, pos) if n > 0 else b""
                 final = pos + len(buf) >= limit
                 consumed = yield buf, pos, final
                 if final:
                     return
+                # no whole block in the buffer (read_size below the block size): read more
+                want = self.read_size if consumed else 2 * max(n, 1)
                 pos += consumed
         else:
             tail = self._head
