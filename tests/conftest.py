@@ -27,6 +27,20 @@ def real_data_dir() -> Path | None:
     return None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _run_outside_source_tree(tmp_path_factory):
+    """Run every test (and the subprocesses it starts) outside the repository.
+
+    ``python -m genomicframe`` puts the working directory first on ``sys.path``;
+    from the repository root that would import the uncompiled source tree
+    instead of the installed package.
+    """
+    old = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
+    os.chdir(old)
+
+
 @pytest.fixture(scope="session")
 def real_data() -> Path:
     d = real_data_dir()
