@@ -14,7 +14,8 @@ import numpy as np
 from .._parsers import _bgzf
 from ..errors import NotBgzfError
 
-from .constants import EOF_MARKER, MAX_BLOCK_DATA, MAX_BLOCK_SIZE, SCAN_FULL, SCAN_OK  # noqa: F401
+from .constants import (EOF_MARKER, MAX_BLOCK_DATA, MAX_BLOCK_SIZE, SCAN_FULL,  # noqa: F401
+                        SCAN_NEED_MORE, SCAN_OK)
 from .reader import BlockScanner, _raise_scan, detect_compression
 
 @dataclass(frozen=True)
@@ -121,8 +122,9 @@ def scan_file(path, start: int = 0, end: int | None = None) -> BlockTable:
     """Block table of a BGZF file, read from block headers only.
 
     Each block costs one small ``pread`` of its header, so a 235 GB file is
-    mapped without reading its data.  ``start``/``end`` limit the scan to a byte
-    range whose ``start`` is a block boundary.
+    mapped without reading its data.  ``start``/``end`` limit the scan to the
+    blocks that start in ``[start, end)``; ``start`` must be a block boundary,
+    ``end`` need not be (as with :class:`~genomicframe.bgzf.Reader`).
 
     Raises
     ------
@@ -150,17 +152,22 @@ def scan_file(path, start: int = 0, end: int | None = None) -> BlockTable:
         usize = np.empty(cap, dtype=np.int32)
         count = 0
         pos = start
+        stop = end
         while True:
-            status, pos, count, err = _bgzf.scan_fd(fd, pos, end, coffset, csize, usize, count)
+            status, pos, count, err = _bgzf.scan_fd(fd, pos, stop, coffset, csize, usize, count)
             if status == SCAN_FULL:
                 cap *= 2
                 coffset = np.resize(coffset, cap)
                 csize = np.resize(csize, cap)
                 usize = np.resize(usize, cap)
                 continue
+            if status == SCAN_NEED_MORE and pos < end and stop < size:
+                stop = min(size, pos + MAX_BLOCK_SIZE)  # the block at pos runs past ``end``
+                continue
             break
-        if status != SCAN_OK:
+        if status != SCAN_OK and pos < end:  # whatever lies past ``end`` is not ours
             _raise_scan(status, path, pos, err)
+        count = int(np.searchsorted(coffset[:count], end))
     finally:
         os.close(fd)
     return BlockTable.from_arrays(coffset[:count], csize[:count], usize[:count])
