@@ -1,0 +1,32 @@
+"""Indexes of position-sorted BGZF files: tabix (``.tbi``) and CSI (``.csi``).
+
+:func:`read_index` parses either kind; :meth:`TabixIndex.query` maps a region
+(0-based, half-open) to BGZF virtual-offset chunks; :func:`find_index` locates
+the index beside a data file and refuses a stale one; :mod:`.plan` turns
+regions into :class:`~genomicframe.formats.base.FragmentSpec` values.
+"""
+from __future__ import annotations
+
+import importlib
+
+_WHERE = {
+    "TabixIndex": "tabix", "RefIndex": "tabix", "read_index": "tabix", "parse_index": "tabix",
+    "merge_chunks": "tabix",
+    "reg2bins": "binning",
+    "find_index": "plan", "index_fragments": "plan",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    mod = _WHERE.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'genomicframe.index' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"genomicframe.index.{mod}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,288 @@
+"""Tabix / CSI indexes (genomicframe.index) against htslib through pysam.
+
+pysam.tabix_index builds the indexes and pysam.VariantFile.fetch is the
+region oracle: the records in our chunks must include every record it
+returns, and after an exact overlap filter the two sets must be equal.
+"""
+from __future__ import annotations
+
+import os
+import random
+import shutil
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import genomicframe as gf
+from genomicframe.errors import IndexFileError, StaleIndexError
+from genomicframe.formats.base import FragmentSpec
+from genomicframe.formats.text import iter_fragment_chunks
+from genomicframe.index import binning
+from genomicframe.index.plan import find_index, index_fragments
+from genomicframe.index.tabix import merge_chunks, parse_index, read_index
+
+pysam = pytest.importorskip("pysam")
+
+CONTIGS = {f"chr{i}": n for i, n in enumerate(
+    [3_000_000, 250_000, 40_000_000, 1_000, 7_000_000, 120_000_000, 600_000, 16_384 * 3], 1)}
+BIG = {"chrBig": 900_000_000}  # beyond the tabix limit (2**29): CSI only
+
+
+def make_vcf(contigs: dict, seed: int, per_contig: int = 1500) -> bytes:
+    rnd = random.Random(seed)
+    head = ["##fileformat=VCFv4.2"]
+    head += [f"##contig=<ID={c},length={n}>" for c, n in contigs.items()]
+    head.append('##INFO=<ID=END,Number=1,Type=Integer,Description="End position">')
+    head.append("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO")
+    rows = []
+    k = 0
+    for c, length in contigs.items():
+        n = min(per_contig, max(5, length // 50))
+        # clustered and uniform positions, some repeated
+        pos = sorted(rnd.randrange(1, length) for _ in range(n))
+        for p in pos:
+            k += 1
+            roll = rnd.random()
+            ref = "".join(rnd.choice("ACGT") for _ in range(rnd.choice([1, 1, 1, 2, 5, 30])))
+            info = "."
+            if roll < 0.04:  # long structural variants land in coarse bins
+                end = min(length, p + rnd.choice([20_000, 300_000, 5_000_000]))
+                if end > p:
+                    info = f"END={end}"
+                    ref = ref[0]
+            rows.append(f"{c}\t{p}\tr{k}\t{ref}\t<DEL>\t50\tPASS\t{info}")
+    return ("\n".join(head + rows) + "\n").encode()
+
+
+def record_interval(line: bytes):
+    f = line.split(b"\t")
+    beg = int(f[1]) - 1
+    end = beg + len(f[3])
+    if f[7].startswith(b"END="):
+        end = int(f[7][4:].split(b";")[0])
+    return f[0].decode(), beg, end, f[2].decode()
+
+
+def records_in_chunks(path, chunks):
+    if not chunks:
+        return []
+    spec = FragmentSpec(str(path), "vcf", "bgzf", voffset_ranges=tuple(chunks))
+    out = []
+    for c in iter_fragment_chunks(spec, threads=1):
+        out += [record_interval(x) for x in bytes(c.data).splitlines() if x]
+    return out
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    """``{"tbi": path, "csi": path, "csi_big": path}`` of indexed copies of generated VCFs."""
+    d = tmp_path_factory.mktemp("tabix")
+    data = make_vcf(CONTIGS, seed=3)
+    out = {}
+    for kind, block in (("tbi", 4000), ("csi", gf.bgzf.MAX_BLOCK_DATA)):
+        p = d / f"calls_{kind}.vcf.gz"
+        with gf.bgzf.Writer(p, block_size=block, threads=1) as w:
+            w.write(data)
+        pysam.tabix_index(str(p), preset="vcf", force=True, csi=(kind == "csi"))
+        out[kind] = str(p)
+    big = d / "big.vcf.gz"
+    with gf.bgzf.Writer(big, threads=1) as w:
+        w.write(make_vcf({**dict(list(CONTIGS.items())[:2]), **BIG}, seed=5, per_contig=4000))
+    pysam.tabix_index(str(big), preset="vcf", force=True, csi=True)
+    out["csi_big"] = str(big)
+    return out
+
+
+def oracle(path, chrom, start, end):
+    with pysam.VariantFile(path) as vf:
+        if chrom not in vf.index:
+            return set()
+        return {r.id for r in vf.fetch(chrom, start, end)}
+
+
+def random_regions(contigs: dict, n: int, seed: int):
+    rnd = random.Random(seed)
+    names = list(contigs) + ["chrMissing"]
+    for _ in range(n):
+        c = rnd.choice(names)
+        length = contigs.get(c, 10_000)
+        start = rnd.randrange(0, length)
+        end = start + rnd.choice([1, 2, 100, 16_384, 50_000, 2_000_000])
+        yield c, start, end
+
+
+@pytest.mark.parametrize("kind", ["tbi", "csi", "csi_big"])
+def test_queries_match_htslib(indexed, kind):
+    path = indexed[kind]
+    idx = read_index(path + (".tbi" if kind == "tbi" else ".csi"))
+    contigs = {**CONTIGS, **BIG} if kind == "csi_big" else CONTIGS
+    assert idx.kind == kind[:3] and idx.preset == "vcf" and idx.meta == "#"
+    assert set(idx.names) <= set(contigs)
+    total_records = 0
+    for chrom, start, end in random_regions(contigs, 120, seed=len(kind)):
+        want = oracle(path, chrom, start, end)
+        got = records_in_chunks(path, idx.query(chrom, start, end))
+        ids = [r[3] for r in got]
+        assert len(ids) == len(set(ids)), "a record was listed twice"
+        assert want <= set(ids)
+        exact = {r[3] for r in got if r[0] == chrom and r[1] < end and r[2] > start}
+        assert exact == want, (chrom, start, end)
+        total_records += len(want)
+    assert total_records > 100  # the regions really hit records
+
+
+def test_whole_contig_and_counts(indexed):
+    path = indexed["tbi"]
+    idx = read_index(path + ".tbi")
+    with pysam.VariantFile(path) as vf:
+        for chrom in idx.names:
+            got = records_in_chunks(path, idx.query(chrom))
+            assert {r[3] for r in got} == {r.id for r in vf.fetch(chrom)}
+            assert all(r[0] == chrom for r in got)
+            assert idx.record_count(chrom) == len(got)
+
+
+def test_query_edges(indexed):
+    idx = read_index(indexed["csi"] + ".csi")
+    assert idx.query("chrMissing", 0, 100) == []
+    assert idx.query("chr1", 500, 500) == []
+    assert idx.query("chr1", 500, 100) == []
+    assert idx.query("chr1", -10, 5) == idx.query("chr1", 0, 5)
+    many = idx.query_many([("chr1", 0, 1000), ("chr1", 500, 20_000), ("chr2", 0, 10)])
+    assert many == merge_chunks(
+        *[np.concatenate(x) for x in zip(idx.query_arrays("chr1", 0, 1000),
+                                         idx.query_arrays("chr1", 500, 20_000),
+                                         idx.query_arrays("chr2", 0, 10))])
+
+
+def test_tbi_and_csi_agree(indexed):
+    tbi = read_index(indexed["tbi"] + ".tbi")
+    assert tbi.min_shift == 14 and tbi.depth == 5 and tbi.col_seq == 1 and tbi.col_beg == 2
+    for chrom, start, end in random_regions(CONTIGS, 40, seed=11):
+        a = {r[3] for r in records_in_chunks(indexed["tbi"], tbi.query(chrom, start, end))
+             if r[1] < end and r[2] > start}
+        csi = read_index(indexed["csi"] + ".csi")
+        b = {r[3] for r in records_in_chunks(indexed["csi"], csi.query(chrom, start, end))
+             if r[1] < end and r[2] > start}
+        assert a == b
+
+
+def brute_bins(beg, end, min_shift, depth):
+    out = []
+    for level in range(depth + 1):
+        size = 1 << (min_shift + 3 * (depth - level))
+        for k in range(1 << (3 * level)):
+            if k * size < end and (k + 1) * size > beg:
+                out.append(binning.first_bin(level) + k)
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(beg=st.integers(0, 2**13), length=st.integers(1, 2**13), min_shift=st.integers(2, 6),
+       depth=st.integers(1, 3))
+def test_reg2bins_is_the_set_of_overlapping_bins(beg, length, min_shift, depth):
+    limit = binning.max_span(min_shift, depth)
+    end = min(beg + length, limit)
+    if beg >= limit:
+        assert binning.reg2bins(beg, end, min_shift, depth).size == 0
+        return
+    assert binning.reg2bins(beg, end, min_shift, depth).tolist() == \
+        brute_bins(beg, end, min_shift, depth)
+
+
+def test_bin_helpers():
+    assert binning.pseudo_bin(5) == 37450
+    for b in (0, 1, 8, 9, 72, 73, 584, 585, 4680, 4681, 37448):
+        level = binning.bin_level(b, 5)
+        assert binning.first_bin(level) <= b < binning.first_bin(level + 1)
+    assert binning.bottom_window(585 + 3, 5) == 3 * 8  # level 4: 8 windows per bin
+    assert binning.bottom_window(73 + 3, 5) == 3 * 64
+    assert binning.bottom_window(4681 + 7, 5) == 7
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 200), st.integers(0, 50)), max_size=30))
+def test_merge_chunks_is_the_union(pairs):
+    beg = np.array([b for b, _ in pairs], dtype=np.int64)
+    end = np.array([b + n for b, n in pairs], dtype=np.int64)
+    covered = set()
+    for b, e in zip(beg.tolist(), end.tolist()):
+        covered.update(range(b, e))
+    merged = merge_chunks(beg, end)
+    got = set()
+    for b, e in merged:
+        got.update(range(b, e))
+    assert got == covered
+    assert all(merged[i][1] < merged[i + 1][0] for i in range(len(merged) - 1))
+
+
+# -- discovery, staleness, damage ------------------------------------------------------------
+
+def test_find_index_and_staleness(indexed, tmp_path):
+    p = tmp_path / "x.vcf.gz"
+    shutil.copy(indexed["tbi"], p)
+    assert find_index(p) is None
+    shutil.copy(indexed["tbi"] + ".tbi", str(p) + ".tbi")
+    assert find_index(p) == str(p) + ".tbi"
+    st_idx = os.stat(str(p) + ".tbi")
+    os.utime(p, ns=(st_idx.st_atime_ns, st_idx.st_mtime_ns + 10**9))  # data newer than index
+    with pytest.raises(StaleIndexError, match="older than the data file"):
+        find_index(p)
+    with pytest.raises(ValueError):  # StaleIndexError is a ValueError too
+        index_fragments(p, [("chr1", 0, 10)])
+
+
+def test_damaged_index(tmp_path, indexed):
+    raw = gf.bgzf.decompress(open(indexed["tbi"] + ".tbi", "rb").read())
+    with pytest.raises(IndexFileError, match="truncated"):
+        parse_index(raw[: len(raw) // 2])
+    with pytest.raises(IndexFileError, match="magic"):
+        parse_index(b"BAI\x01" + raw[4:])
+    bad = tmp_path / "bad.tbi"
+    bad.write_bytes(gf.bgzf.compress(raw[:40]))
+    with pytest.raises(IndexFileError):
+        read_index(bad)
+
+
+# -- fragment planning -----------------------------------------------------------------------
+
+def read_fragments(frags):
+    out = []
+    for f in frags:
+        for c in iter_fragment_chunks(f, threads=1):
+            out += [x for x in bytes(c.data).splitlines() if x and not x.startswith(b"#")]
+    return out
+
+
+def test_index_fragments_regions(indexed):
+    path = indexed["tbi"]
+    regions = [("chr1", 100_000, 400_000), ("chr1", 300_000, 900_000), ("chr3", 5_000_000, None),
+               ("chrMissing", 0, 100)]
+    frags = index_fragments(path, regions, (("samples", ()),), target_size=1)
+    assert frags and all(f.voffset_ranges and f.byte_range is None for f in frags)
+    assert {f.region for f in frags} == {("chr1", 100_000, 900_000), ("chr3", 5_000_000, None)}
+    assert all(f.option("samples") == () and f.format == "vcf" for f in frags)
+    assert len(frags) > 2  # chunks split by target_size
+    lines = read_fragments(frags)
+    ids = [record_interval(x)[3] for x in lines]
+    assert len(ids) == len(set(ids))  # overlapping regions give each record once
+    want = set()
+    for c, s, e in regions:
+        want |= oracle(path, c, s, e)
+    got = {r[3] for r in map(record_interval, lines)
+           if any(r[0] == c and r[1] < (e or 1 << 40) and r[2] > s for c, s, e in regions)}
+    assert got == want
+    assert index_fragments(path, [("chrMissing", 0, 10)]) == []
+
+
+def test_index_fragments_without_index_or_regions(indexed, tmp_path):
+    p = tmp_path / "noidx.vcf.gz"
+    shutil.copy(indexed["tbi"], p)
+    frags = index_fragments(p, [("chr1", 0, 10)], target_size=30_000)
+    assert len(frags) > 1 and all(f.byte_range and f.region is None for f in frags)
+    body = gf.bgzf.decompress(open(p, "rb").read())
+    assert read_fragments(frags) == [x for x in body.splitlines() if not x.startswith(b"#")]
+    whole = index_fragments(indexed["tbi"], None, target_size=10**9)
+    assert len(whole) == 1 and whole[0].byte_range[0] == 0
