@@ -1,0 +1,280 @@
+"""The dataset layer (Dataset, Fragment, Scanner) on the toy format, independent of any real parser."""
+from __future__ import annotations
+
+import pickle
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
+import pytest
+
+import _toyformat as toy
+import genomicframe as gf
+from genomicframe.dataset import Dataset, Fragment, Scanner
+from genomicframe.expressions import FilterSyntaxError
+from genomicframe.formats.base import FragmentSpec
+
+f = pc.field
+
+
+@pytest.fixture(scope="module")
+def toy_path(tmp_path_factory):
+    return toy.write_toy(tmp_path_factory.mktemp("toy") / "calls.toy", toy.sample_rows(), index=True)
+
+
+@pytest.fixture(scope="module")
+def oracle(toy_path):
+    """The whole file read by the format directly: no dataset layer involved."""
+    fmt = toy.ToyFormat()
+    return pa.Table.from_batches(list(fmt.read_batches(FragmentSpec(toy_path, "toy"))),
+                                 schema=fmt.inspect(toy_path))
+
+
+@pytest.fixture
+def ds(toy_path):
+    return gf.dataset(toy_path)
+
+
+@pytest.fixture(autouse=True)
+def _clear_calls():
+    toy.CALLS.clear()
+
+
+FILTERS = [
+    f("qual") >= 30,
+    (f("chrom") == "chr2") & (f("pos") >= 100) & (f("pos") < 400),
+    f("chrom").isin(["chr1", "chrX"]) & (f("end") > 200) & (f("start") <= 900),
+    ((f("chrom") == "chr1") | (f("chrom") == "chr2")) & f("name").is_valid(),
+    ~(f("qual") > 20) | f("qual").is_null(),
+    f("info", "AF") > 0.5,
+    f("info", "DB") & (f("chrom") != "chr1"),
+    (f("pos") > 500) & (f("pos") < 100),
+    f("name").isin(["rs1", "rs500", "rs97"]),
+    (f("chrom") == "chrX") & (f("pos") == 40),
+]
+
+
+# -- pyarrow compatibility -----------------------------------------------------------------------
+def test_is_a_pyarrow_dataset(ds):
+    assert isinstance(ds, pads.Dataset)
+    with pytest.raises(TypeError, match="genomicframe.dataset"):
+        Dataset()
+
+
+def _inherited_members():
+    return sorted(m for m in dir(pads.Dataset) if not (m.startswith("__") and m in dir(object)))
+
+
+def test_every_inherited_member_is_overridden():
+    for name in _inherited_members():
+        if name == "__pyx_vtable__":  # a C capsule, read only by Cython code, never called
+            continue
+        assert name in Dataset.__dict__, f"Dataset does not override {name}"
+
+
+def test_every_inherited_member_works(ds, oracle, toy_path):
+    """Call each member pyarrow's Dataset defines: none may crash or reach a NULL C++ pointer."""
+    flat = ds.replace_schema(pa.schema([x for x in oracle.schema if x.name != "info"]))
+    calls = {
+        "count_rows": lambda: ds.count_rows() == oracle.num_rows,
+        "filter": lambda: ds.filter(f("qual") > 10).count_rows() == oracle.filter(f("qual") > 10).num_rows,
+        "get_fragments": lambda: all(isinstance(x, Fragment) for x in ds.get_fragments()),
+        "_get_fragments": lambda: all(isinstance(x, Fragment) for x in ds._get_fragments(None)),
+        "head": lambda: ds.head(3).equals(oracle.slice(0, 3)),
+        # (pyarrow joins cannot carry struct columns, so the joins use a schema without info)
+        "join": lambda: flat.join(pa.table({"name": ["rs97"], "tag": [1]}), "name")
+        .to_table().filter(f("tag") == 1).num_rows == oracle.filter(f("name") == "rs97").num_rows,
+        "join_asof": lambda: flat.filter(f("chrom") == "chr1").join_asof(
+            pads.dataset(pa.table({"chrom": ["chr1"], "pos": [100], "x": [7]})),
+            on="pos", by="chrom", tolerance=1000).to_table().filter(f("x") == 7).num_rows
+        == oracle.filter((f("chrom") == "chr1") & (f("pos") <= 100)).num_rows,
+        "partition_expression": lambda: ds.partition_expression.equals(pc.scalar(True)),
+        "replace_schema": lambda: ds.replace_schema(
+            oracle.schema.set(1, pa.field("pos", pa.float64()))).schema.field("pos").type == pa.float64(),
+        "scanner": lambda: isinstance(ds.scanner(), Scanner),
+        "schema": lambda: ds.schema.equals(oracle.schema),
+        "sort_by": lambda: ds.sort_by([("qual", "descending")]).to_table().column("qual").equals(
+            oracle.sort_by([("qual", "descending")]).column("qual")),
+        "take": lambda: ds.take([3, 0]).equals(oracle.take([3, 0])),
+        "to_batches": lambda: pa.Table.from_batches(list(ds.to_batches())).equals(oracle),
+        "to_table": lambda: ds.to_table().equals(oracle),
+        "__setstate__": lambda: pickle.loads(pickle.dumps(ds)).to_table().equals(oracle),
+    }
+    for name in ("_scan_options", "_scanner_options"):
+        with pytest.raises(TypeError, match="scanner"):
+            getattr(ds, name)(None)
+    for name in _inherited_members():
+        if name in ("__pyx_vtable__", "_scan_options", "_scanner_options"):
+            continue
+        assert name in calls, f"no check for {name}"
+        assert calls[name](), name
+
+
+def test_arrow_c_stream_is_fresh_per_call(ds, oracle):
+    for _ in range(2):
+        assert pa.RecordBatchReader.from_stream(ds).read_all().equals(oracle)
+    assert pa.table(ds).equals(oracle)
+    assert pa.schema(ds).equals(oracle.schema)
+    sc = ds.scanner(columns=["pos"], filter=f("qual") > 50)
+    for _ in range(2):
+        got = pa.RecordBatchReader.from_stream(sc).read_all()
+        assert got.equals(oracle.filter(f("qual") > 50).select(["pos"]))
+
+
+# -- results ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("flt", FILTERS, ids=str)
+def test_filter_equals_post_filter(ds, oracle, flt):
+    assert ds.to_table(filter=flt).equals(oracle.filter(flt))
+    assert ds.count_rows(filter=flt) == oracle.filter(flt).num_rows
+
+
+@pytest.mark.parametrize("use_threads", [False, True], ids=["serial", "threaded"])
+def test_columns_order_and_batch_size(ds, oracle, use_threads):
+    got = ds.to_table(columns=["qual", "chrom"], filter=f("pos") > 100, batch_size=7,
+                      use_threads=use_threads)
+    assert got.column_names == ["qual", "chrom"]
+    assert got.equals(oracle.filter(f("pos") > 100).select(["qual", "chrom"]))
+    assert max(b.num_rows for b in ds.to_batches(batch_size=7)) <= 7
+
+
+def test_projection_reads_only_needed_columns(ds):
+    ds.to_table(columns=["name"], filter=f("qual") >= 30)
+    assert {tuple(c["columns"]) for c in toy.CALLS} == {("qual", "name")}
+    pd = toy.CALLS[0]["pushdown"]
+    assert set(pd.ranges) == {"qual"} and pd.ranges["qual"].contains(30.0)
+    assert not pd.ranges["qual"].contains(29.0)
+
+
+def test_struct_child_projection(ds, oracle):
+    got = ds.to_table(columns=["pos", "info.AF"])
+    assert got.column(1).to_pylist() == [None if r is None else r["AF"]
+                                         for r in oracle.column("info").to_pylist()]
+    assert {tuple(c["columns"]) for c in toy.CALLS} == {("pos", "info")}
+    got = ds.to_table(columns={"af": f("info", "AF"), "p": f("pos")})
+    assert got.column_names == ["af", "p"]
+
+
+def test_string_filters(ds, oracle):
+    got = ds.to_table(filter="qual >= 30 and chrom == 'chr2'")
+    assert got.equals(oracle.filter((f("qual") >= 30) & (f("chrom") == "chr2")))
+    with pytest.raises(FilterSyntaxError, match="unknown column 'qaul'"):
+        ds.to_table(filter="qaul >= 30")
+
+
+def test_unknown_column_and_missing_file(ds, tmp_path):
+    with pytest.raises(KeyError, match="no column 'nope'"):
+        ds.to_table(columns=["nope"])
+    with pytest.raises(FileNotFoundError):
+        gf.dataset(tmp_path / "missing.toy")
+
+
+def test_head_take_count(ds, oracle):
+    assert ds.head(0).num_rows == 0
+    assert ds.head(5, columns=["pos"], filter=f("qual") > 40).equals(
+        oracle.filter(f("qual") > 40).select(["pos"]).slice(0, 5))
+    assert ds.take([10, 2, 10, 299]).equals(oracle.take([10, 2, 10, 299]))
+    with pytest.raises(IndexError):
+        ds.take([300])
+    assert ds.count_rows() == 300
+
+
+def test_empty_filter_reads_nothing(ds):
+    assert ds.to_table(filter=(f("pos") > 500) & (f("pos") < 100)).num_rows == 0
+    assert toy.CALLS == []
+
+
+# -- index pruning and fragments -------------------------------------------------------------------
+def test_index_regions_prune_fragments(ds, oracle):
+    flt = (f("chrom") == "chr2") & (f("pos") >= 100) & (f("pos") <= 400)
+    frags = list(ds.get_fragments(filter=flt))
+    assert [x.spec.region for x in frags] == [("chr2", 98, 400)]
+    assert str(frags[0].partition_expression) == \
+        '(((chrom == "chr2") and (start < 400)) and (end > 98))'
+    got = ds.to_table(filter=flt)
+    assert got.equals(oracle.filter(flt))
+    # the fragment yields only rows of its partition expression
+    part = frags[0].to_table()
+    assert part.equals(oracle.filter(frags[0].partition_expression))
+    assert all(c["spec"].region == ("chr2", 98, 400) for c in toy.CALLS)
+
+
+def test_no_index_means_whole_file(tmp_path, oracle):
+    path = toy.write_toy(tmp_path / "x.toy", toy.sample_rows(), index=False)
+    d = gf.dataset(path, target_size=700)
+    frags = list(d.get_fragments(filter=f("chrom") == "chr1"))
+    assert len(frags) > 3 and all(x.spec.region is None for x in frags)
+    assert pa.concat_tables(x.to_table() for x in frags).equals(oracle)
+    assert d.to_table(filter=f("chrom") == "chr1").equals(oracle.filter(f("chrom") == "chr1"))
+
+
+def test_records_spanning_two_regions_are_returned_once(toy_path, oracle):
+    d = gf.dataset(toy_path, split_regions=True)
+    flt = f("chrom").isin(["chr1", "chr2"]) & (f("pos") > 50) & (f("pos") < 800)
+    frags = list(d.get_fragments(filter=flt))
+    assert len(frags) == 4  # two halves per chromosome, each holding the whole chromosome
+    got = d.to_table(filter=flt)
+    assert got.equals(oracle.filter(flt))
+    # long records straddle the halves: both fragments see them, one owns them
+    assert sum(x.count_rows(filter=flt) for x in frags) == got.num_rows
+
+
+def test_fragment_is_a_value(ds, oracle):
+    frags = list(ds.get_fragments())
+    again = pickle.loads(pickle.dumps(frags))
+    assert again == frags and hash(again[0]) == hash(frags[0])
+    assert again[0].__dask_tokenize__() == frags[0].__dask_tokenize__()
+    assert pa.concat_tables(x.to_table() for x in again).equals(oracle)
+    fr = frags[0]
+    assert fr.physical_schema.equals(oracle.schema)
+    assert fr.head(2).num_rows == 2
+    assert fr.count_rows() == oracle.num_rows
+    assert fr.take([1]).equals(oracle.take([1]))
+    assert fr.scanner(columns=["pos"]).projected_schema.names == ["pos"]
+    assert Scanner.from_fragment(fr, columns=["chrom"]).to_table().num_rows == oracle.num_rows
+
+
+def test_scanner_api(ds, oracle):
+    sc = Scanner.from_dataset(ds, columns=["chrom", "qual"], filter="qual > 45")
+    want = oracle.filter(f("qual") > 45).select(["chrom", "qual"])
+    assert sc.dataset_schema.equals(oracle.schema)
+    assert sc.projected_schema.names == ["chrom", "qual"]
+    assert sc.to_table().equals(want)
+    assert sc.to_reader().read_all().equals(want)
+    assert sc.count_rows() == want.num_rows
+    assert sc.head(3).equals(want.slice(0, 3))
+    tagged = list(sc.scan_batches())
+    assert all(isinstance(t.fragment, Fragment) for t in tagged)
+    assert pa.Table.from_batches([t.record_batch for t in tagged]).equals(want)
+    one_shot = Scanner.from_batches(iter(want.to_batches()), schema=want.schema)
+    assert one_shot.to_table().equals(want)
+
+
+def test_filtered_view(ds, oracle):
+    view = ds.filter("chrom == 'chrX'").filter(f("qual") < 20)
+    want = oracle.filter((f("chrom") == "chrX") & (f("qual") < 20))
+    assert view.to_table().equals(want)
+    assert view.count_rows() == want.num_rows
+    assert pa.concat_tables(x.to_table() for x in view.get_fragments()).equals(want)
+    assert pickle.loads(pickle.dumps(view)).to_table().equals(want)
+
+
+# -- several files ---------------------------------------------------------------------------------
+def test_multi_file_schema_union(tmp_path):
+    a = toy.write_toy(tmp_path / "a.toy", [("chr1", 5, 6, 10.0, "x", "AF=0.5;DB")],
+                      info="AF:double,DB:bool")
+    b = toy.write_toy(tmp_path / "b.toy", [("chr2", 7, 8, None, None, "AF=0.1;NOTE=hi")],
+                      info="AF:double,NOTE:string")
+    d = gf.dataset([a, b])
+    assert d.schema.field("info").type == pa.struct(
+        [("AF", pa.float64()), ("DB", pa.bool_()), ("NOTE", pa.string())])
+    t = d.to_table(columns=["chrom", "info"])
+    assert t.column("info").to_pylist() == [{"AF": 0.5, "DB": True, "NOTE": None},
+                                            {"AF": 0.1, "DB": None, "NOTE": "hi"}]
+    assert d.to_table(filter="info.NOTE == 'hi'").column("chrom").to_pylist() == ["chr2"]
+    assert d.files == [a, b]
+
+
+def test_lazy_top_level_names():
+    assert gf.dataset is gf.dataset  # resolved once, then cached
+    assert gf.Dataset is Dataset and gf.Fragment is Fragment and gf.Scanner is Scanner
+    assert str(gf.field("qual") >= gf.scalar(3)) == "(qual >= 3)"
