@@ -258,7 +258,10 @@ class BgzfFile(io.BufferedIOBase):
         return offset
 
     def seek_uncompressed(self, offset: int, index=None) -> int:
-        """Seek to an uncompressed byte offset, using ``index`` (a GziIndex) or a header scan."""
+        """Seek to an uncompressed byte offset, using ``index`` (a GziIndex) or a header scan.
+
+        Returns the new position as :meth:`tell` gives it (a virtual offset for BGZF).
+        """
         if self.compression != "bgzf":
             return self.seek(offset)
         if index is None:
@@ -266,7 +269,10 @@ class BgzfFile(io.BufferedIOBase):
             from .gzi import GziIndex
 
             index = GziIndex.from_blocks(scan_file(self._path))
-        return self.seek(int(index.virtual_offset(offset)))
+        self.seek(int(index.virtual_offset(offset)))
+        # the .gzi's implied first entry (0, 0) may name an empty block before the first
+        # data block; tell() gives the canonical offset
+        return self.tell()
 
     def _check(self) -> None:
         if self.closed:
