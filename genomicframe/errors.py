@@ -107,8 +107,12 @@ class UnsupportedCompressionError(FormatError):
     """The file is compressed with a codec genomicframe does not read (bzip2, xz, zstd)."""
 
 
-class IndexFileError(GenomicFrameError):
-    """Base class for problems with an index file (.gzi, .fai, .tbi, ...)."""
+class IndexFileError(GenomicFrameError, ValueError):
+    """Problems with an index file (.gzi, .fai, .tbi, ...): damaged, or not what it claims.
+
+    A ``ValueError`` like every other content error; :class:`MissingIndexError` is also a
+    ``FileNotFoundError``.
+    """
 
 
 class StaleIndexError(IndexFileError, ValueError):
