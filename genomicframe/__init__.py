@@ -12,10 +12,11 @@ import importlib
 
 from ._version import __version__
 
-_SUBMODULES = {"bgzf", "errors", "examples", "formats", "io", "cli"}
+_SUBMODULES = {"bgzf", "errors", "examples", "fasta", "formats", "io", "cli"}
 # public name -> (module, attribute)
 _LAZY = {
     "GenomicFrameError": ("genomicframe.errors", "GenomicFrameError"),
+    "FastaFile": ("genomicframe.fasta", "FastaFile"),
 }
 
 __all__ = ["__version__", *sorted(_SUBMODULES), *sorted(_LAZY)]

@@ -25,12 +25,17 @@ __all__ = [
     "TruncatedFileError",
     "NotBgzfError",
     "UnsupportedCompressionError",
+    "FastaFormatError",
     "IndexFileError",
     "StaleIndexError",
     "MissingIndexError",
     "RecordNotFoundError",
+    "InvalidRegionError",
     "GenomicFrameWarning",
     "MissingEofMarkerWarning",
+    "DuplicateNameWarning",
+    "EmptyRecordWarning",
+    "MissingRecordWarning",
 ]
 
 
@@ -131,9 +136,25 @@ class RecordNotFoundError(GenomicFrameError, KeyError):
         super().__init__(message, **kw)
 
 
+class InvalidRegionError(GenomicFrameError, ValueError):
+    """A region string or coordinates that cannot be understood (e.g. ``chr1:5-2``)."""
+
+
 class GenomicFrameWarning(UserWarning):
     """Base class of genomicframe's warnings."""
 
 
 class MissingEofMarkerWarning(GenomicFrameWarning):
     """A BGZF file has no EOF marker block: it may have been truncated (htslib warns too)."""
+
+
+class DuplicateNameWarning(GenomicFrameWarning):
+    """A FASTA file repeats a record name; only the first record is indexed (as htslib does)."""
+
+
+class EmptyRecordWarning(GenomicFrameWarning):
+    """A FASTA header has no sequence line; htslib leaves such a record out of the ``.fai``."""
+
+
+class MissingRecordWarning(GenomicFrameWarning):
+    """Requested names were not found and were skipped (``missing="warn"``)."""

@@ -18,6 +18,8 @@ from .._version import __version__
 #: subcommand name -> module, in --help order
 COMMANDS = {
     "bgzip": "genomicframe.cli.bgzip",
+    "index": "genomicframe.cli.index",
+    "fetch": "genomicframe.cli.fetch",
     "demo": "genomicframe.cli.demo",
 }
 

@@ -1,0 +1,439 @@
+"""FASTA retrieval kernels over a memory-mapped ``.gfi`` name index.
+
+:class:`GfiView` reads the sections of a ``.gfi`` file (layout in
+``genomicframe/fasta/gfi.py`` and ``docs/fasta.md``) straight from the mapped
+bytes: names are resolved by hash through a radix directory and a binary search,
+then verified byte for byte; requests become uncompressed byte ranges; ranges
+become BGZF block runs; inflated bytes become sequences with line ends removed.
+Nothing here allocates per record except the output buffers; no numpy needed.
+"""
+from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
+from libc.stdlib cimport malloc, free, qsort
+from libc.string cimport memcmp, memcpy
+from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
+
+from array import array
+
+cdef enum:
+    NCOL = 8
+    F_HDR = 0
+    F_SEQ = 1
+    F_LEN = 2
+    F_END = 3
+    F_LINEW = 4
+    F_LINEB = 5
+    F_LINE = 6
+    F_FLAGS = 7
+    FLAG_ODD_BYTES = 2
+
+
+cdef inline uint64_t _hash(const uint8_t* p, Py_ssize_t n) noexcept nogil:
+    # identical to genomicframe._parsers.fastaidx._hash
+    cdef uint64_t h = 14695981039346656037ULL
+    cdef Py_ssize_t i
+    for i in range(n):
+        h = (h ^ p[i]) * 1099511628211ULL
+    h ^= h >> 33
+    h *= 0xff51afd7ed558ccdULL
+    h ^= h >> 33
+    h *= 0xc4ceb9fe1a85ec53ULL
+    h ^= h >> 33
+    return h
+
+
+cdef struct KeyIdx:
+    int64_t key
+    int64_t idx
+
+
+cdef int _cmp_keyidx(const void* a, const void* b) noexcept nogil:
+    cdef const KeyIdx* x = <const KeyIdx*>a
+    cdef const KeyIdx* y = <const KeyIdx*>b
+    if x.key != y.key:
+        return -1 if x.key < y.key else 1
+    return -1 if x.idx < y.idx else (1 if x.idx > y.idx else 0)
+
+
+def argsort_int64(const int64_t[::1] keys):
+    """Stable argsort of int64 keys -> ``array('q')`` of positions."""
+    cdef Py_ssize_t n = keys.shape[0], i
+    out = array("q", bytes(8 * n))
+    cdef int64_t[::1] o = out
+    cdef KeyIdx* tmp
+    if n == 0:
+        return out
+    tmp = <KeyIdx*>malloc(n * sizeof(KeyIdx))
+    if tmp == NULL:
+        raise MemoryError()
+    with nogil:
+        for i in range(n):
+            tmp[i].key = keys[i]
+            tmp[i].idx = i
+        qsort(tmp, n, sizeof(KeyIdx), _cmp_keyidx)
+        for i in range(n):
+            o[i] = tmp[i].idx
+    free(tmp)
+    return out
+
+
+cdef class GfiView:
+    """Typed access to the sections of a mapped ``.gfi`` buffer (kept alive by this object)."""
+    cdef object buf
+    cdef const uint8_t* base
+    cdef const int64_t* rows
+    cdef const uint64_t* name_off
+    cdef const uint8_t* blob
+    cdef const uint64_t* hashes
+    cdef const uint8_t* order
+    cdef const uint64_t* dirs
+    cdef const uint64_t* coff
+    cdef const uint64_t* uoff
+    cdef readonly int64_t n_records, n_keys, n_blocks
+    cdef readonly int dir_bits, order_width
+
+    def __cinit__(self, const uint8_t[::1] buf, int64_t n_records, int64_t n_keys,
+                  int dir_bits, int order_width, int64_t n_blocks, int64_t off_rows,
+                  int64_t off_names, int64_t off_blob, int64_t off_hashes, int64_t off_order,
+                  int64_t off_dir, int64_t off_blocks):
+        # offsets and sizes were validated by the Python reader (genomicframe.fasta.gfi)
+        self.buf = buf
+        self.base = &buf[0]
+        self.rows = <const int64_t*>(self.base + off_rows)
+        self.name_off = <const uint64_t*>(self.base + off_names)
+        self.blob = self.base + off_blob
+        self.hashes = <const uint64_t*>(self.base + off_hashes)
+        self.order = self.base + off_order
+        self.dirs = <const uint64_t*>(self.base + off_dir)
+        self.coff = <const uint64_t*>(self.base + off_blocks)
+        self.uoff = self.coff + n_blocks + 1
+        self.n_records = n_records
+        self.n_keys = n_keys
+        self.n_blocks = n_blocks
+        self.dir_bits = dir_bits
+        self.order_width = order_width
+
+    cdef inline int64_t _order(self, uint64_t k) noexcept nogil:
+        if self.order_width == 4:
+            return (<const uint32_t*>self.order)[k]
+        return (<const int64_t*>self.order)[k]
+
+    cdef int64_t _find(self, const uint8_t* name, Py_ssize_t n) noexcept nogil:
+        cdef uint64_t h = _hash(name, n)
+        cdef uint64_t lo, hi, mid, b
+        cdef int64_t r
+        if self.n_keys == 0:
+            return -1
+        if self.dir_bits:
+            b = h >> (64 - self.dir_bits)
+            lo = self.dirs[b]
+            hi = self.dirs[b + 1]
+        else:
+            lo = 0
+            hi = self.n_keys
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if self.hashes[mid] < h:
+                lo = mid + 1
+            else:
+                hi = mid
+        while lo < <uint64_t>self.n_keys and self.hashes[lo] == h:
+            r = self._order(lo)
+            if <int64_t>(self.name_off[r + 1] - self.name_off[r]) == n and \
+                    memcmp(self.blob + self.name_off[r], name, n) == 0:
+                return r
+            lo += 1
+        return -1
+
+    def lookup(self, list names):
+        """Record number of every name (``bytes``) in ``names``; -1 when absent -> ``array('q')``."""
+        cdef Py_ssize_t i, m = PyList_GET_SIZE(names)
+        out = array("q", bytes(8 * m))
+        cdef int64_t[::1] o = out
+        cdef object item
+        for i in range(m):
+            item = <object>PyList_GET_ITEM(names, i)
+            if not isinstance(item, bytes):
+                raise TypeError("names must be bytes")
+            o[i] = self._find(<const uint8_t*>PyBytes_AS_STRING(item), PyBytes_GET_SIZE(item))
+        return out
+
+    def name(self, int64_t r):
+        """Name of record ``r`` (bytes)."""
+        if not 0 <= r < self.n_records:
+            raise IndexError(r)
+        return PyBytes_FromStringAndSize(<const char*>self.blob + self.name_off[r],
+                                         self.name_off[r + 1] - self.name_off[r])
+
+    def record(self, int64_t r):
+        """The 8 int64 fields of record ``r`` (see genomicframe._parsers.fastaidx.FIELDS)."""
+        if not 0 <= r < self.n_records:
+            raise IndexError(r)
+        return tuple(self.rows[r * NCOL + k] for k in range(NCOL))
+
+    def ranges(self, const int64_t[::1] recs, int64_t[::1] starts, int64_t[::1] ends,
+               int64_t[::1] ubeg, int64_t[::1] uend):
+        """Clamp ``[starts, ends)`` to each record and fill its uncompressed byte range.
+
+        Coordinates are 0-based half-open; a negative end means "to the end of
+        the record".  On return ``starts``/``ends`` hold the clamped values and
+        ``ubeg``/``uend`` the bytes that hold those bases (empty when no base).
+        A record whose sequence lines hold non-base bytes (spaces...) gets the
+        byte range up to its end, as htslib reads until it has enough bases.
+        """
+        cdef Py_ssize_t i, m = recs.shape[0]
+        cdef const int64_t* row
+        cdef int64_t s, e, ln, lb, lw
+        with nogil:
+            for i in range(m):
+                row = self.rows + recs[i] * NCOL
+                ln = row[F_LEN]
+                lb = row[F_LINEB]
+                lw = row[F_LINEW]
+                s = starts[i]
+                e = ends[i]
+                if e < 0 or e > ln:
+                    e = ln
+                if s < 0:
+                    s = 0
+                if s > e:
+                    s = e
+                starts[i] = s
+                ends[i] = e
+                if e == s or lb <= 0:
+                    ubeg[i] = row[F_SEQ]
+                    uend[i] = row[F_SEQ]
+                    ends[i] = s
+                    continue
+                ubeg[i] = row[F_SEQ] + (s // lb) * lw + s % lb
+                if row[F_FLAGS] & FLAG_ODD_BYTES:
+                    uend[i] = row[F_END]
+                else:
+                    uend[i] = row[F_SEQ] + ((e - 1) // lb) * lw + (e - 1) % lb + 1
+
+    def record_spans(self, const int64_t[::1] recs, int64_t[::1] ubeg, int64_t[::1] uend):
+        """Whole-record byte spans (header, sequence and newlines) of records."""
+        cdef Py_ssize_t i, m = recs.shape[0]
+        for i in range(m):
+            ubeg[i] = self.rows[recs[i] * NCOL + F_HDR]
+            uend[i] = self.rows[recs[i] * NCOL + F_END]
+
+    def block_of(self, int64_t u):
+        """Index of the data block holding uncompressed offset ``u``."""
+        return self._block_of(u)
+
+    cdef int64_t _block_of(self, int64_t u) noexcept nogil:
+        cdef int64_t lo = 0, hi = self.n_blocks, mid
+        # last block whose uoffset <= u
+        while hi - lo > 1:
+            mid = (lo + hi) >> 1
+            if <int64_t>self.uoff[mid] <= u:
+                lo = mid
+            else:
+                hi = mid
+        return lo
+
+    def plan(self, const int64_t[::1] order, const int64_t[::1] ubeg, const int64_t[::1] uend,
+             int64_t max_blocks):
+        """Group requests (visited in ``order``, sorted by ``ubeg``) into inflate tasks.
+
+        Returns ``(tasks, need)``: ``tasks`` is a list of ``(first_block,
+        last_block, first_pos, end_pos)`` with positions into ``order``; blocks
+        of one task are contiguous and never shared with another task, so every
+        block is inflated once.  ``need[b]`` is how many bytes of block ``b`` are
+        wanted from its start (the inflate may stop there); blocks not needed
+        keep 0.  A task grows past ``max_blocks`` only to finish a shared block.
+        """
+        cdef Py_ssize_t m = order.shape[0], p, p0 = 0
+        cdef int64_t i, b0, b1, cur0 = -1, cur1 = -1, lim, want
+        need = array("q", bytes(8 * max(self.n_blocks, 1)))
+        cdef int64_t[::1] nd = need
+        tasks = []
+        for p in range(m):
+            i = order[p]
+            if uend[i] <= ubeg[i]:
+                continue
+            b0 = self._block_of(ubeg[i])
+            b1 = self._block_of(uend[i] - 1)
+            if cur0 >= 0 and (b0 > cur1 + 1 or (b0 > cur1 and cur1 - cur0 + 1 >= max_blocks)):
+                tasks.append((cur0, cur1, p0, p))
+                cur0 = -1
+            if cur0 < 0:
+                cur0 = b0
+                cur1 = b1
+                p0 = p
+            elif b1 > cur1:
+                cur1 = b1
+            # every block before b1 is wanted whole; b1 up to the last byte
+            for lim in range(b0, b1):
+                nd[lim] = <int64_t>(self.uoff[lim + 1] - self.uoff[lim])
+            want = uend[i] - <int64_t>self.uoff[b1]
+            if want > nd[b1]:
+                nd[b1] = want
+        if cur0 >= 0:
+            tasks.append((cur0, cur1, p0, m))
+        return tasks, need
+
+    def block_coffsets(self, int64_t b0, int64_t b1):
+        """``(coffset[b0], coffset[b1 + 1])``: compressed byte span of blocks b0..b1."""
+        return self.coff[b0], self.coff[b1 + 1]
+
+    def block_info(self, int64_t b):
+        """``(coffset, next coffset, uoffset, uncompressed size)`` of data block ``b``."""
+        return (self.coff[b], self.coff[b + 1], self.uoff[b],
+                self.uoff[b + 1] - self.uoff[b])
+
+
+def extract(list pieces, const int64_t[::1] piece_u0, const int64_t[::1] order,
+            Py_ssize_t p0, Py_ssize_t p1, const int64_t[::1] ubeg, const int64_t[::1] uend,
+            const int64_t[::1] want, int64_t[::1] got, bint raw=False):
+    """Copy the bases of requests ``order[p0:p1]`` out of inflated ``pieces``.
+
+    ``pieces[k]`` holds uncompressed bytes from offset ``piece_u0[k]`` (pieces
+    are in offset order and may be shorter than their block when the inflate
+    stopped early).  Bytes in ``[ubeg, uend)`` that are bases (isgraph) are
+    copied, at most ``want`` of them (every byte with ``raw``); ``got[i]``
+    receives the count.  Returns one
+    bytes object with the sequences in ``order[p0:p1]`` order.
+    """
+    cdef Py_ssize_t npieces = PyList_GET_SIZE(pieces), k, p, total = 0
+    cdef const uint8_t** ptr
+    cdef Py_ssize_t* plen
+    cdef int64_t i, u, stop, w, n
+    cdef const uint8_t* src
+    cdef uint8_t c
+    cdef char* o
+    cdef Py_ssize_t pos = 0, kk
+    cdef object item
+    for p in range(p0, p1):
+        total += want[order[p]]
+    out = PyBytes_FromStringAndSize(NULL, total)
+    o = PyBytes_AS_STRING(out)
+    ptr = <const uint8_t**>malloc((npieces + 1) * sizeof(uint8_t*))
+    plen = <Py_ssize_t*>malloc((npieces + 1) * sizeof(Py_ssize_t))
+    if ptr == NULL or plen == NULL:
+        free(ptr)
+        free(plen)
+        raise MemoryError()
+    try:
+        for k in range(npieces):
+            item = <object>PyList_GET_ITEM(pieces, k)
+            mv = memoryview(item)
+            plen[k] = len(mv)
+            if plen[k]:
+                ptr[k] = <const uint8_t*>_addr(item)
+            else:
+                ptr[k] = NULL
+        with nogil:
+            kk = 0
+            for p in range(p0, p1):
+                i = order[p]
+                w = want[i]
+                n = 0
+                u = ubeg[i]
+                stop = uend[i]
+                while kk + 1 < npieces and piece_u0[kk + 1] <= u:
+                    kk += 1
+                k = kk
+                while n < w and u < stop and k < npieces:
+                    if u - piece_u0[k] >= plen[k]:
+                        k += 1
+                        if k < npieces and piece_u0[k] > u:
+                            u = piece_u0[k]
+                        continue
+                    src = ptr[k] + (u - piece_u0[k])
+                    # copy the bases, skipping line ends: copy runs of bases up to the next non-base byte
+                    while n < w and u < stop and u - piece_u0[k] < plen[k]:
+                        c = src[0]
+                        if raw or 33 <= c <= 126:
+                            o[pos + n] = <char>c
+                            n += 1
+                        src += 1
+                        u += 1
+                got[i] = n
+                pos += w
+    finally:
+        free(ptr)
+        free(plen)
+    return out
+
+
+cdef const char* _addr(object obj) except NULL:
+    cdef const uint8_t[::1] mv = obj
+    return <const char*>&mv[0]
+
+
+def write_fasta(list headers, const uint8_t[::1] seq, const int64_t[::1] starts,
+                const int64_t[::1] lens, Py_ssize_t width):
+    """FASTA text: ``>header`` then the sequence wrapped at ``width`` (0: one line).
+
+    Record ``i`` is ``seq[starts[i]:starts[i] + lens[i]]``; an empty sequence
+    gives the header line alone, as ``samtools faidx`` prints it.
+    """
+    cdef Py_ssize_t m = PyList_GET_SIZE(headers), i, need = 0, pos = 0, n, k, take
+    cdef const uint8_t* sp = &seq[0] if seq.shape[0] else NULL
+    cdef object h
+    cdef char* o
+    if starts.shape[0] != m or lens.shape[0] != m:
+        raise ValueError("headers, starts and lens differ in length")
+    for i in range(m):
+        h = <object>PyList_GET_ITEM(headers, i)
+        if not isinstance(h, bytes):
+            raise TypeError("headers must be bytes")
+        n = lens[i]
+        if n < 0 or starts[i] < 0 or starts[i] + n > seq.shape[0]:
+            raise ValueError("sequence span outside the buffer")
+        need += PyBytes_GET_SIZE(h) + 2 + n + (n // width + 1 if width > 0 else 1)
+    out = PyBytes_FromStringAndSize(NULL, need)
+    o = PyBytes_AS_STRING(out)
+    for i in range(m):
+        h = <object>PyList_GET_ITEM(headers, i)
+        o[pos] = 62
+        memcpy(o + pos + 1, PyBytes_AS_STRING(h), PyBytes_GET_SIZE(h))
+        pos += 1 + PyBytes_GET_SIZE(h)
+        o[pos] = 10
+        pos += 1
+        n = lens[i]
+        k = starts[i]
+        with nogil:
+            if width <= 0:
+                if n:
+                    memcpy(o + pos, sp + k, n)
+                    pos += n
+                    o[pos] = 10
+                    pos += 1
+            else:
+                while n > 0:
+                    take = width if n > width else n
+                    memcpy(o + pos, sp + k, take)
+                    pos += take
+                    o[pos] = 10
+                    pos += 1
+                    k += take
+                    n -= take
+    return out[:pos] if pos != need else out
+
+
+def gather(list bufs, const int64_t[::1] buf_of, const int64_t[::1] starts,
+           const int64_t[::1] lens):
+    """Concatenate ``bufs[buf_of[i]][starts[i]:starts[i]+lens[i]]`` for every i.
+
+    Returns ``(data, offsets)``: ``offsets`` (``array('q')``, m + 1 entries) are
+    the Arrow offsets of the pieces in ``data``.
+    """
+    cdef Py_ssize_t m = buf_of.shape[0], i, total = 0, pos = 0
+    cdef object b
+    offsets = array("q", bytes(8 * (m + 1)))
+    cdef int64_t[::1] off = offsets
+    for i in range(m):
+        total += lens[i]
+    out = PyBytes_FromStringAndSize(NULL, total)
+    cdef char* o = PyBytes_AS_STRING(out)
+    for i in range(m):
+        off[i] = pos
+        if lens[i]:
+            b = <object>PyList_GET_ITEM(bufs, buf_of[i])
+            memcpy(o + pos, PyBytes_AS_STRING(b) + starts[i], lens[i])
+            pos += lens[i]
+    off[m] = pos
+    return out, offsets

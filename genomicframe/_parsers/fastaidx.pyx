@@ -1,0 +1,528 @@
+"""FASTA index kernels: scan inflated text for records, hash names, format .fai/.loc lines.
+
+:class:`FaiScanner` follows htslib's ``fai_build_core`` rules for FASTA (so the
+``.fai`` it feeds is byte-identical to ``samtools faidx``): a record starts at a
+``>`` at the beginning of a line; its name is the first run of non-space bytes
+after it; every sequence line but the last has the same length; a blank line or
+a shorter line ends the sequence, and only a header or blank lines may follow.
+Sequence bases are the printable non-space bytes (``isgraph``), so ``\\r`` of a
+CRLF file counts in the line width but not in the bases.
+
+The scanner is fed consecutive buffers; its state lives in a C struct, so
+records, names and lines may straddle buffer (and BGZF block) boundaries.  It
+returns status codes; genomicframe.fasta.index turns them into exceptions.
+Finished records are kept as rows of :data:`NCOL` int64 fields, in file order.
+"""
+from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
+from libc.stdlib cimport malloc, realloc, free
+from libc.string cimport memchr, memcpy
+from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
+
+# status codes (mirrored in genomicframe/fasta/_status.py)
+cdef enum:
+    ST_OK = 0
+    ST_UNEXPECTED = 1    # a byte that cannot start a line outside a sequence
+    ST_DIFF_LEN = 2      # a sequence line longer than the record's first line
+    ST_CR = 3            # '\r' not followed by '\n' on an otherwise blank line
+    ST_NO_SEQ_LAST = 4   # the file ends in a header or after a header-only record
+    ST_EMPTY = 5         # no record at all
+    ST_FASTQ = 6         # '@' where a header is expected: FASTQ, not FASTA
+    ST_NOMEM = 7
+
+# why the scanner is between records (for error wording)
+cdef enum:
+    WHY_START = 0        # before the first record
+    WHY_SHORT = 1        # after a line shorter than the record's first line
+    WHY_BLANK = 2        # after a blank line inside a record
+
+cdef enum:
+    S_OUT = 0
+    S_OUT_CR = 1
+    S_NAME_LEAD = 2
+    S_NAME = 3
+    S_HDR_REST = 4
+    S_SEQ = 5
+    S_SEQ_LINE = 6
+
+# record row fields
+cdef enum:
+    F_HDR = 0            # offset of '>'
+    F_SEQ = 1            # offset of the first sequence byte (after the header line)
+    F_LEN = 2            # number of bases
+    F_END = 3            # offset just past the record (next '>' or end of data)
+    F_LINEW = 4          # bytes per sequence line, newline included
+    F_LINEB = 5          # bases per sequence line
+    F_LINE = 6           # 1-based line number of the header
+    F_FLAGS = 7          # FLAG_* bits
+    NCOL_ = 8
+
+NCOL = NCOL_
+FIELDS = ("hdr_off", "seq_off", "length", "rec_end", "line_width", "line_bases", "line_no",
+          "flags")
+cdef enum:
+    # the record has no sequence line: htslib leaves it out of the .fai
+    FLAG_NO_SEQ_ = 1
+    # a sequence line holds bytes that are not bases (spaces, tabs, control bytes)
+    FLAG_ODD_BYTES_ = 2
+    # the sequence lines end in CRLF
+    FLAG_CRLF_ = 4
+
+FLAG_NO_SEQ = FLAG_NO_SEQ_
+FLAG_ODD_BYTES = FLAG_ODD_BYTES_
+FLAG_CRLF = FLAG_CRLF_
+
+
+cdef inline bint _isspace(uint8_t c) noexcept nogil:
+    return c == 32 or (9 <= c <= 13)
+
+
+cdef struct ScanState:
+    int state
+    int why
+    int64_t line_no
+    int64_t why_line
+    bint has_rec
+    bint read_done
+    int64_t hdr_off
+    int64_t hdr_line
+    int64_t seq_off
+    int64_t seq_len
+    int64_t line_len
+    int64_t line_blen
+    int64_t ll
+    int64_t cl
+    int64_t flags
+    # current name
+    uint8_t* name
+    Py_ssize_t name_len
+    Py_ssize_t name_cap
+    # finished records
+    int64_t* rows
+    Py_ssize_t n_rows
+    Py_ssize_t rows_cap
+    uint8_t* blob
+    Py_ssize_t blob_len
+    Py_ssize_t blob_cap
+    int64_t* name_end
+    Py_ssize_t name_end_cap
+    # error
+    int err
+    int64_t err_line
+    int64_t err_off
+    int err_char
+
+
+cdef int _grow(void** buf, Py_ssize_t* cap, Py_ssize_t need, Py_ssize_t item) noexcept nogil:
+    cdef Py_ssize_t c = cap[0]
+    cdef void* p
+    if need <= c:
+        return 0
+    if c < 64:
+        c = 64
+    while c < need:
+        c *= 2
+    p = realloc(buf[0], c * item)
+    if p == NULL:
+        return -1
+    buf[0] = p
+    cap[0] = c
+    return 0
+
+
+cdef int _name_append(ScanState* s, const uint8_t* p, Py_ssize_t n) noexcept nogil:
+    if _grow(<void**>&s.name, &s.name_cap, s.name_len + n, 1) < 0:
+        return -1
+    memcpy(s.name + s.name_len, p, n)
+    s.name_len += n
+    return 0
+
+
+cdef int _emit(ScanState* s, int64_t rec_end) noexcept nogil:
+    """Append the current record (complete or header-only) to the row store."""
+    cdef int64_t* r
+    if _grow(<void**>&s.rows, &s.rows_cap, (s.n_rows + 1) * NCOL_, sizeof(int64_t)) < 0:
+        return -1
+    if _grow(<void**>&s.name_end, &s.name_end_cap, s.n_rows + 1, sizeof(int64_t)) < 0:
+        return -1
+    if _grow(<void**>&s.blob, &s.blob_cap, s.blob_len + s.name_len, 1) < 0:
+        return -1
+    memcpy(s.blob + s.blob_len, s.name, s.name_len)
+    s.blob_len += s.name_len
+    s.name_end[s.n_rows] = s.blob_len
+    r = s.rows + s.n_rows * NCOL_
+    r[F_HDR] = s.hdr_off
+    r[F_SEQ] = s.seq_off
+    r[F_LEN] = s.seq_len
+    r[F_END] = rec_end
+    r[F_LINEW] = s.line_len
+    r[F_LINEB] = s.line_blen
+    r[F_LINE] = s.hdr_line
+    r[F_FLAGS] = s.flags | (0 if s.read_done else FLAG_NO_SEQ_)
+    s.n_rows += 1
+    return 0
+
+
+cdef extern from *:
+    """
+    /* 1 when every byte of p[0:n] is printable and not a space (isgraph in the C
+       locale); written as a branch-free OR reduction so the compiler vectorises it */
+    static inline int gf_all_graph(const unsigned char *p, Py_ssize_t n) {
+        unsigned char bad = 0;
+        for (Py_ssize_t i = 0; i < n; i++)
+            bad |= (unsigned char)(p[i] - 33) > 93;
+        return !bad;
+    }
+    """
+    bint gf_all_graph(const uint8_t* p, Py_ssize_t n) noexcept nogil
+
+
+cdef inline int64_t _count_graph(const uint8_t* p, Py_ssize_t n, int64_t* flags) noexcept nogil:
+    """Number of isgraph bytes in p[0:n] (fast path: all of them)."""
+    cdef uint8_t c
+    cdef Py_ssize_t i
+    cdef int64_t k = 0
+    if gf_all_graph(p, n):
+        return n
+    for i in range(n):
+        c = p[i]
+        k += 33 <= c <= 126
+    flags[0] |= FLAG_ODD_BYTES_
+    return k
+
+
+cdef inline int _end_line(ScanState* s) noexcept nogil:
+    """A sequence line is complete (s.ll counts its newline): apply the wrapping rules."""
+    s.seq_len += s.cl
+    if s.line_len == 0:
+        s.line_len = s.ll
+        s.line_blen = s.cl
+        s.state = S_SEQ
+    elif s.line_len > s.ll:
+        s.state = S_OUT
+        s.why = WHY_SHORT
+        s.why_line = s.line_no
+    elif s.line_len < s.ll:
+        s.err = ST_DIFF_LEN
+        s.err_line = s.line_no
+        return -1
+    else:
+        s.state = S_SEQ
+    s.line_no += 1
+    return 0
+
+
+cdef int _start_header(ScanState* s, int64_t off) noexcept nogil:
+    if s.has_rec:
+        if _emit(s, off) < 0:
+            s.err = ST_NOMEM
+            return -1
+    s.has_rec = True
+    s.read_done = False
+    s.hdr_off = off
+    s.hdr_line = s.line_no
+    s.name_len = 0
+    s.flags = 0
+    s.state = S_NAME_LEAD
+    return 0
+
+
+cdef int _feed(ScanState* s, const uint8_t* p, Py_ssize_t n, int64_t base) noexcept nogil:
+    cdef Py_ssize_t i = 0, j, end
+    cdef const uint8_t* q
+    cdef uint8_t c
+    cdef int64_t seg
+    cdef int st
+    while i < n:
+        st = s.state
+        if st == S_SEQ_LINE:
+            q = <const uint8_t*>memchr(p + i, 10, n - i)
+            end = n if q == NULL else q - p
+            seg = end - i
+            if q != NULL and seg > 0 and p[end - 1] == 13:
+                s.flags |= FLAG_CRLF_
+                s.cl += _count_graph(p + i, seg - 1, &s.flags)
+            else:
+                s.cl += _count_graph(p + i, seg, &s.flags)
+            s.ll += seg
+            if q == NULL:
+                return 0
+            s.ll += 1
+            i = end + 1
+            if _end_line(s) < 0:
+                s.err_off = base + end
+                return -1
+        elif st == S_SEQ:
+            c = p[i]
+            if c == 10:
+                s.state = S_OUT
+                s.why = WHY_BLANK
+                s.why_line = s.line_no
+                s.line_no += 1
+                i += 1
+            elif c == 62:
+                if _start_header(s, base + i) < 0:
+                    return -1
+                i += 1
+            else:
+                s.read_done = True
+                s.ll = 0
+                s.cl = 0
+                s.state = S_SEQ_LINE
+        elif st == S_OUT:
+            c = p[i]
+            if c == 62:
+                if _start_header(s, base + i) < 0:
+                    return -1
+            elif c == 10:
+                s.line_no += 1
+            elif c == 13:
+                s.state = S_OUT_CR
+            else:
+                s.err = ST_FASTQ if (c == 64 and s.why == WHY_START and not s.has_rec) \
+                    else ST_UNEXPECTED
+                s.err_line = s.line_no
+                s.err_char = c
+                s.err_off = base + i
+                return -1
+            i += 1
+        elif st == S_OUT_CR:
+            if p[i] != 10:
+                s.err = ST_CR
+                s.err_line = s.line_no
+                s.err_off = base + i
+                return -1
+            s.line_no += 1
+            s.state = S_OUT
+            i += 1
+        elif st == S_NAME_LEAD:
+            c = p[i]
+            if c == 10:
+                s.state = S_HDR_REST
+            elif _isspace(c):
+                i += 1
+            else:
+                s.state = S_NAME
+        elif st == S_NAME:
+            j = i
+            while j < n and not _isspace(p[j]):
+                j += 1
+            if _name_append(s, p + i, j - i) < 0:
+                s.err = ST_NOMEM
+                return -1
+            i = j
+            if j < n:
+                s.state = S_HDR_REST
+        else:  # S_HDR_REST
+            q = <const uint8_t*>memchr(p + i, 10, n - i)
+            if q == NULL:
+                return 0
+            i = (q - p) + 1
+            s.seq_off = base + i
+            s.seq_len = 0
+            s.line_len = 0
+            s.line_blen = 0
+            s.line_no += 1
+            s.state = S_SEQ
+    return 0
+
+
+cdef int _finish(ScanState* s, int64_t total) noexcept nogil:
+    cdef int st = s.state
+    if st == S_OUT_CR:
+        s.err = ST_CR
+        s.err_line = s.line_no
+        s.err_off = total
+        return -1
+    if st == S_SEQ_LINE:
+        s.ll += 1  # htslib counts a missing final newline
+        if _end_line(s) < 0:
+            s.err_off = total
+            return -1
+    if s.has_rec and s.read_done and st != S_NAME_LEAD and st != S_NAME and st != S_HDR_REST:
+        if _emit(s, total) < 0:
+            s.err = ST_NOMEM
+            return -1
+        s.has_rec = False
+        return 0
+    s.err = ST_NO_SEQ_LAST if s.has_rec else ST_EMPTY
+    s.err_line = s.hdr_line if s.has_rec else s.line_no
+    s.err_off = s.hdr_off if s.has_rec else total
+    return -1
+
+
+cdef class FaiScanner:
+    """Incremental FASTA record scanner (htslib ``fai_build_core`` rules).
+
+    Feed consecutive buffers with :meth:`feed`, then call :meth:`finish` with
+    the total size; :meth:`take` hands over (and forgets) the finished records.
+    Methods return a status code (0 = ok); on error the ``err_*`` properties
+    and :meth:`current_name` describe it.
+    """
+    cdef ScanState s
+
+    def __cinit__(self):
+        self.s.state = S_OUT
+        self.s.why = WHY_START
+        self.s.line_no = 1
+
+    def __dealloc__(self):
+        free(self.s.name)
+        free(self.s.rows)
+        free(self.s.blob)
+        free(self.s.name_end)
+
+    def feed(self, const uint8_t[::1] buf, int64_t base):
+        """Scan ``buf`` whose first byte is at uncompressed offset ``base``."""
+        cdef Py_ssize_t n = buf.shape[0]
+        cdef int rc
+        if self.s.err:
+            return self.s.err
+        if n == 0:
+            return ST_OK
+        with nogil:
+            rc = _feed(&self.s, &buf[0], n, base)
+        return self.s.err if rc < 0 else ST_OK
+
+    def finish(self, int64_t total):
+        """End of data at uncompressed offset ``total``: emit the last record."""
+        cdef int rc
+        if self.s.err:
+            return self.s.err
+        rc = _finish(&self.s, total)
+        return self.s.err if rc < 0 else ST_OK
+
+    @property
+    def n_pending(self):
+        return self.s.n_rows
+
+    @property
+    def err_line(self):
+        return self.s.err_line
+
+    @property
+    def err_offset(self):
+        return self.s.err_off
+
+    @property
+    def err_char(self):
+        return self.s.err_char
+
+    @property
+    def why(self):
+        return self.s.why
+
+    @property
+    def why_line(self):
+        return self.s.why_line
+
+    @property
+    def line_len(self):
+        return self.s.line_len
+
+    def current_name(self):
+        """Name of the record being scanned (bytes)."""
+        return PyBytes_FromStringAndSize(<char*>self.s.name, self.s.name_len)
+
+    def take(self):
+        """``(rows, names, name_ends)`` of the finished records, as bytes; then forget them.
+
+        ``rows`` holds ``NCOL`` little-endian int64 per record (see ``FIELDS``);
+        ``name_ends`` one int64 per record: end of its name in ``names``.
+        """
+        cdef Py_ssize_t n = self.s.n_rows
+        rows = PyBytes_FromStringAndSize(<char*>self.s.rows, n * NCOL_ * sizeof(int64_t))
+        names = PyBytes_FromStringAndSize(<char*>self.s.blob, self.s.blob_len)
+        ends = PyBytes_FromStringAndSize(<char*>self.s.name_end, n * sizeof(int64_t))
+        self.s.n_rows = 0
+        self.s.blob_len = 0
+        return rows, names, ends
+
+
+# -- name hashing --------------------------------------------------------------------------
+cdef inline uint64_t _hash(const uint8_t* p, Py_ssize_t n) noexcept nogil:
+    """FNV-1a 64 over the bytes, then a 64-bit finaliser so every bit is well mixed."""
+    cdef uint64_t h = 14695981039346656037ULL
+    cdef Py_ssize_t i
+    for i in range(n):
+        h = (h ^ p[i]) * 1099511628211ULL
+    h ^= h >> 33
+    h *= 0xff51afd7ed558ccdULL
+    h ^= h >> 33
+    h *= 0xc4ceb9fe1a85ec53ULL
+    h ^= h >> 33
+    return h
+
+
+def hash_blob(const uint8_t[::1] blob, const int64_t[::1] starts, const int64_t[::1] ends,
+              uint64_t[::1] out):
+    """``out[i]`` = hash of ``blob[starts[i]:ends[i]]``."""
+    cdef Py_ssize_t i, n = starts.shape[0]
+    cdef const uint8_t* p = &blob[0] if blob.shape[0] else NULL
+    if ends.shape[0] != n or out.shape[0] != n:
+        raise ValueError("starts, ends and out differ in length")
+    with nogil:
+        for i in range(n):
+            out[i] = _hash(p + starts[i], ends[i] - starts[i])
+
+
+def hash_bytes(bytes name):
+    """Hash of one name (same function as :func:`hash_blob`)."""
+    return _hash(<const uint8_t*>PyBytes_AS_STRING(name), len(name))
+
+
+# -- text output ---------------------------------------------------------------------------
+cdef inline Py_ssize_t _put_u64(char* out, uint64_t v) noexcept nogil:
+    cdef char tmp[24]
+    cdef Py_ssize_t k = 0, i
+    if v == 0:
+        out[0] = 48
+        return 1
+    while v:
+        tmp[k] = <char>(48 + v % 10)
+        v //= 10
+        k += 1
+    for i in range(k):
+        out[i] = tmp[k - 1 - i]
+    return k
+
+
+def format_index(const uint8_t[::1] blob, const int64_t[::1] name_starts,
+                 const int64_t[::1] name_ends, const int64_t[:, ::1] rows,
+                 const int64_t[::1] select, int kind):
+    """Text of an index, one line per row in ``select`` (row numbers, in order).
+
+    ``kind`` 0: ``.fai`` (NAME LENGTH OFFSET LINEBASES LINEWIDTH, as samtools);
+    ``kind`` 1: ``.loc`` (NAME OFFSET-OF-'>' RECORD-SIZE).
+    """
+    cdef Py_ssize_t m = select.shape[0], i, k, r, pos = 0, need = 0
+    cdef const uint8_t* bp = &blob[0] if blob.shape[0] else NULL
+    cdef char* o
+    cdef int64_t* row
+    for i in range(m):
+        r = select[i]
+        need += name_ends[r] - name_starts[r] + 5 * 21
+    out = PyBytes_FromStringAndSize(NULL, need)
+    o = PyBytes_AS_STRING(out)
+    with nogil:
+        for i in range(m):
+            r = select[i]
+            k = name_ends[r] - name_starts[r]
+            memcpy(o + pos, bp + name_starts[r], k)
+            pos += k
+            if kind == 0:
+                o[pos] = 9
+                pos += 1 + _put_u64(o + pos + 1, rows[r, F_LEN])
+                o[pos] = 9
+                pos += 1 + _put_u64(o + pos + 1, rows[r, F_SEQ])
+                o[pos] = 9
+                pos += 1 + _put_u64(o + pos + 1, rows[r, F_LINEB])
+                o[pos] = 9
+                pos += 1 + _put_u64(o + pos + 1, rows[r, F_LINEW])
+            else:
+                o[pos] = 9
+                pos += 1 + _put_u64(o + pos + 1, rows[r, F_HDR])
+                o[pos] = 9
+                pos += 1 + _put_u64(o + pos + 1, rows[r, F_END] - rows[r, F_HDR])
+            o[pos] = 10
+            pos += 1
+    return out[:pos]

@@ -1,0 +1,38 @@
+"""Indexed random access to FASTA files (plain or BGZF) and batch retrieval by name.
+
+>>> import genomicframe as gf
+>>> gf.FastaFile is gf.fasta.FastaFile
+True
+
+* :class:`FastaFile` — ``fetch``, ``fetch_many`` (Arrow table or FASTA stream),
+  ``fetch_raw`` (``.loc`` byte ranges);
+* :func:`build_index` — one block-parallel pass writing ``.fai`` (as samtools),
+  ``.gzi`` (as ``bgzip -r``), ``.gfi`` (memory-mapped name lookup) and ``.loc``.
+
+See ``docs/fasta.md`` for the index formats and the scaling estimate.
+"""
+from __future__ import annotations
+
+import importlib
+
+_WHERE = {
+    "FastaFile": "file",
+    "build_index": "index", "index_paths": "index", "IndexResult": "index",
+    "FetchStats": "fetch",
+    "parse_range": "regions",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    mod = _WHERE.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'genomicframe.fasta' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"genomicframe.fasta.{mod}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,429 @@
+"""``FastaFile``: indexed random access to plain and BGZF FASTA files."""
+from __future__ import annotations
+
+import mmap
+import os
+import time
+import warnings
+from array import array
+
+from ..errors import (InvalidRegionError, MissingIndexError, MissingRecordWarning,
+                      NotBgzfError, RecordNotFoundError)
+from . import gfi as _gfi
+from .fetch import FetchStats, retrieve
+from .index import build_index, gzip_advice, index_paths
+from .regions import parse_range, split_region
+
+__all__ = ["FastaFile"]
+
+_MISSING = ("raise", "skip", "warn")
+
+
+class FastaFile:
+    """Random access to the records of a FASTA file, plain or BGZF-compressed.
+
+    The first use builds the index files beside the data when they are missing
+    (``FILE.fai`` as samtools writes it, ``FILE.gzi`` as ``bgzip -r`` writes it,
+    and ``FILE.gfi``, the memory-mapped name lookup; see
+    :func:`~genomicframe.fasta.build_index`).  An index older than the data, or
+    built for a file of another size, is refused with :class:`StaleIndexError`.
+
+    Coordinates: ``start``/``end`` arguments are **0-based, half-open** (as
+    in Python slices); region strings such as ``"name:1-100"`` are **1-based,
+    closed**, as in samtools.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        FASTA file, uncompressed or BGZF.  Plain gzip cannot be read at random
+        and is refused with advice to convert it with ``genomicframe bgzip``.
+    threads : int, optional
+        Inflate threads (default: one per core).
+    build : bool
+        Build a missing index (default).  ``False`` raises :class:`MissingIndexError`.
+    loc : bool
+        When building, also write ``FILE.loc``.
+
+    Examples
+    --------
+    >>> import genomicframe as gf, shutil, tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> path = shutil.copy(gf.examples.path("proteins.fa.gz"), d)
+    >>> fa = gf.FastaFile(path)
+    >>> name = fa.name(0)
+    >>> fa.fetch(name, 0, 5) == fa.fetch(name)[:5]
+    True
+    """
+
+    def __init__(self, path, threads: int | None = None, *, build: bool = True,
+                 loc: bool = False) -> None:
+        from ..bgzf.reader import detect_compression, resolve_threads
+
+        self.path = os.fspath(path)
+        self.threads = resolve_threads(threads)
+        self._fd = None
+        self._data = None
+        self.last_fetch_stats: FetchStats | None = None
+        with open(self.path, "rb") as fh:
+            head = fh.read(64)
+        comp = detect_compression(head) if head else "plain"
+        if comp == "gzip":
+            raise NotBgzfError(gzip_advice(self.path), path=self.path, offset=0)
+        self.compression = comp
+        gfi_path = index_paths(self.path)["gfi"]
+        source = gfi_path
+        if not os.path.exists(gfi_path):
+            if not build:
+                raise MissingIndexError(f"no index; build it with `genomicframe index "
+                                        f"{self.path}`", path=gfi_path)
+            try:
+                build_index(self.path, threads=self.threads, loc=loc)
+            except PermissionError:
+                warnings.warn(f"{self.path}: cannot write index files beside it; the index is "
+                              "kept in memory for this session", stacklevel=2)
+                source = build_index(self.path, threads=self.threads, write=False).gfi
+        self._header, self._view = _gfi.open_view(source, self.path)
+        self._fd = os.open(self.path, os.O_RDONLY)
+
+    # -- resources -----------------------------------------------------------------------
+    def close(self) -> None:
+        """Release the file descriptor and mappings (idempotent)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._data = None
+
+    def __enter__(self) -> "FastaFile":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # pragma: no cover - interpreter shutdown
+            pass
+
+    def __repr__(self) -> str:
+        return (f"FastaFile({self.path!r}, records={len(self)}, compression="
+                f"{self.compression!r}, threads={self.threads})")
+
+    # -- index -----------------------------------------------------------------------------
+    def __len__(self) -> int:
+        """Number of named records (distinct names with a sequence line)."""
+        return int(self._header.n_keys)
+
+    def __contains__(self, name) -> bool:
+        return self._lookup([_b(name)])[0] >= 0
+
+    @property
+    def n_blocks(self) -> int:
+        """BGZF blocks holding data (0 for an uncompressed file)."""
+        return int(self._header.n_blocks)
+
+    def name(self, i: int) -> str:
+        """Name of the ``i``-th record in file order (header-only and repeated records included)."""
+        return self._view.name(i).decode("utf-8", "surrogateescape")
+
+    def length(self, name) -> int:
+        """Number of bases of record ``name``."""
+        r = self._lookup([_b(name)])[0]
+        if r < 0:
+            raise RecordNotFoundError(f"{name!r} is not in {self.path}", missing=[name])
+        return self._view.record(r)[2]
+
+    def _lookup(self, names: list) -> array:
+        return self._view.lookup(names)
+
+    # -- requests --------------------------------------------------------------------------
+    def _resolve(self, requests, missing: str):
+        """Requests -> (recs, starts, ends, headers, labels) arrays/lists, dropping misses."""
+        if missing not in _MISSING:
+            raise ValueError(f"missing must be one of {_MISSING}, got {missing!r}")
+        if isinstance(requests, (str, bytes, tuple)):
+            requests = [requests]
+        reqs = list(requests)
+        m = len(reqs)
+        keys: list = [None] * m
+        spans: list = [None] * m  # (start, end) 0-based or None = whole
+        is_str = [False] * m
+        for i, q in enumerate(reqs):
+            if isinstance(q, (tuple, list)):
+                if len(q) != 3:
+                    raise InvalidRegionError(f"request {q!r}: expected (name, start, end)")
+                name, s, e = q
+                s = 0 if s is None else int(s)
+                e = -1 if e is None else int(e)
+                if s < 0 or (e != -1 and e < s):
+                    raise InvalidRegionError(f"request {q!r}: need 0 <= start <= end "
+                                             "(0-based, half-open)")
+                keys[i] = _b(name)
+                spans[i] = (s, e) if (q[1] is not None or q[2] is not None) else None
+            else:
+                keys[i] = _b(q)
+                is_str[i] = True
+        recs = self._lookup(keys)
+        # names with ':' found whole: ambiguous when the prefix is a name too (htslib rule)
+        second = [i for i in range(m) if is_str[i] and (recs[i] < 0 or b":" in keys[i])]
+        if second:
+            alt_keys, alt_idx, alt_span = [], [], []
+            for i in second:
+                text = keys[i].decode("utf-8", "surrogateescape")
+                readings = split_region(text)
+                if text.startswith("{"):
+                    name, rng = readings[0]
+                else:
+                    if len(readings) < 2:
+                        continue
+                    name, rng = readings[1]
+                try:
+                    span = parse_range(rng, text) if rng is not None else (0, -1)
+                except InvalidRegionError:
+                    if recs[i] >= 0:  # a real name that merely looks like a bad range
+                        continue
+                    raise
+                if span is None:
+                    continue
+                alt_keys.append(name.encode("utf-8", "surrogateescape"))
+                alt_idx.append(i)
+                alt_span.append(span if rng is not None else None)
+            alt = self._lookup(alt_keys) if alt_keys else []
+            for i, r, span in zip(alt_idx, alt, alt_span):
+                if r < 0:
+                    continue
+                if recs[i] >= 0 and not keys[i].startswith(b"{"):
+                    raise InvalidRegionError(
+                        f"{keys[i].decode()!r} is ambiguous: it is a record name and also "
+                        "NAME:RANGE of another record; write {NAME} for the whole record "
+                        "or {NAME}:BEG-END for a range")
+                recs[i] = r
+                spans[i] = span
+        miss = [i for i in range(m) if recs[i] < 0]
+        if miss:
+            labels = [_label(reqs[i]) for i in miss]
+            shown = ", ".join(repr(x) for x in labels[:10])
+            more = f" and {len(labels) - 10} more" if len(labels) > 10 else ""
+            if missing == "raise":
+                raise RecordNotFoundError(f"{len(miss)} name(s) not in {self.path}: "
+                                          f"{shown}{more}", missing=labels)
+            if missing == "warn":
+                warnings.warn(MissingRecordWarning(
+                    f"{len(miss)} name(s) not in {self.path} were skipped: {shown}{more}"),
+                    stacklevel=3)
+            keepset = set(miss)
+            keep = [i for i in range(m) if i not in keepset]
+        else:
+            keep = range(m)
+        n = len(keep)
+        out_recs = array("q", bytes(8 * n))
+        starts = array("q", bytes(8 * n))
+        ends = array("q", [-1]) * n
+        headers = []
+        for j, i in enumerate(keep):
+            out_recs[j] = recs[i]
+            sp = spans[i]
+            if sp is not None:
+                starts[j], ends[j] = sp
+            q = reqs[i]
+            if is_str[i]:
+                headers.append(keys[i])
+            elif sp is None:
+                headers.append(keys[i])
+            else:
+                headers.append(keys[i] + b":%d-%d" % (sp[0] + 1, sp[1]) if sp[1] >= 0
+                               else keys[i] + b":%d" % (sp[0] + 1))
+            del q
+        return out_recs, starts, ends, headers
+
+    def _run(self, recs, starts, ends, raw=False):
+        view = self._view
+        m = len(recs)
+        ubeg = array("q", bytes(8 * m))
+        uend = array("q", bytes(8 * m))
+        if raw:
+            view.record_spans(recs, ubeg, uend)
+            want = array("q", (e - b for b, e in zip(ubeg, uend)))
+        else:
+            view.ranges(recs, starts, ends, ubeg, uend)
+            want = array("q", (e - b for b, e in zip(starts, ends)))
+        return self._retrieve(ubeg, uend, want, raw)
+
+    def _retrieve(self, ubeg, uend, want, raw):
+        if self._fd is None:
+            raise ValueError("I/O operation on a closed FastaFile")
+        st = FetchStats()
+        t0 = time.perf_counter()
+        bgzf = self._header.flags & _gfi.FLAG_BGZF
+        data = None
+        if not bgzf:
+            data = self._plain_data()
+        res = retrieve(self._fd, self.path, self._view, bool(bgzf), ubeg, uend, want,
+                       threads=self.threads, raw=raw, data=data, stats=st)
+        st.seconds = time.perf_counter() - t0
+        self.last_fetch_stats = st
+        return res
+
+    def _plain_data(self):
+        if self._data is None:
+            if os.fstat(self._fd).st_size == 0:
+                self._data = b""
+            else:
+                self._data = mmap.mmap(self._fd, 0, access=mmap.ACCESS_READ)
+        return self._data
+
+    # -- public retrieval ----------------------------------------------------------------
+    def fetch(self, name, start: int | None = None, end: int | None = None) -> str:
+        """Sequence of one record or part of it.
+
+        Parameters
+        ----------
+        name : str
+            A record name, or (when ``start`` and ``end`` are not given) a
+            samtools region string ``"NAME:BEG-END"`` with **1-based, closed**
+            positions.
+        start, end : int, optional
+            **0-based, half-open** bounds (clamped to the record).
+
+        Raises
+        ------
+        RecordNotFoundError
+            The name is not in the file (a ``KeyError``).
+        """
+        req = name if start is None and end is None else (name, start, end)
+        t0 = time.perf_counter()
+        recs, starts, ends, _ = self._resolve([req], "raise")
+        t1 = time.perf_counter()
+        bufs, buf_of, pos, lens = self._run(recs, starts, ends)
+        self.last_fetch_stats.lookup_seconds = t1 - t0
+        b = bufs[buf_of[0]]
+        return bytes(b[pos[0]:pos[0] + lens[0]]).decode("ascii")
+
+    def fetch_many(self, requests, missing: str = "raise", *, out=None,
+                   line_width: int = 60):
+        """Fetch many records or regions at once, inflating every needed block once.
+
+        Parameters
+        ----------
+        requests : iterable
+            Each a record name, a region string ``"NAME:BEG-END"`` (**1-based,
+            closed**, as samtools), or a tuple ``(name, start, end)`` with
+            **0-based, half-open** bounds (``None`` for an open side).
+            Duplicates are allowed and returned each time.
+        missing : {"raise", "skip", "warn"}
+            What to do with names not in the file: raise
+            :class:`RecordNotFoundError` listing them, drop them silently, or
+            drop them with a :class:`MissingRecordWarning`.
+        out : binary file object, optional
+            Write FASTA there instead of returning a table: ``>NAME`` for a
+            whole record, ``>REQUEST`` as given for a region, the sequence
+            wrapped at ``line_width`` (0: unwrapped) -- the bytes ``samtools
+            faidx -r`` prints.
+        line_width : int
+            Bases per output line when writing FASTA.
+
+        Returns
+        -------
+        pyarrow.Table or FetchStats
+            A table with columns ``name``, ``start``, ``end`` (0-based, half-open,
+            clamped to the record) and ``sequence``, in request order; or, with
+            ``out``, the :class:`FetchStats` of the retrieval.
+        """
+        t0 = time.perf_counter()
+        recs, starts, ends, headers = self._resolve(requests, missing)
+        t1 = time.perf_counter()
+        bufs, buf_of, pos, lens = self._run(recs, starts, ends)
+        st = self.last_fetch_stats
+        st.lookup_seconds = t1 - t0
+        if out is not None:
+            _write_fasta(out, headers, bufs, buf_of, pos, lens, line_width)
+            return st
+        return _to_table(self._view, recs, starts, ends, bufs, buf_of, pos, lens)
+
+    def fetch_raw(self, offsets, sizes, *, out=None):
+        """Raw uncompressed bytes ``[offset, offset + size)`` for each pair, as ``bgzip -b -s``.
+
+        This is the ``.loc``-driven mode: ``offset`` is the uncompressed offset of
+        a record's ``>`` and ``size`` its length with header and newlines.
+        Returns a list of ``bytes`` (or writes them, in order, to ``out``).
+        """
+        offsets = array("q", offsets)
+        sizes = array("q", sizes)
+        if len(offsets) != len(sizes):
+            raise ValueError("offsets and sizes differ in length")
+        total = self._header.data_size
+        for o, s in zip(offsets, sizes):
+            if o < 0 or s < 0 or o + s > total:
+                raise InvalidRegionError(
+                    f"byte range {o}+{s} is outside the {total:,} uncompressed bytes of "
+                    f"{self.path}")
+        uend = array("q", (o + s for o, s in zip(offsets, sizes)))
+        bufs, buf_of, pos, lens = self._retrieve(offsets, uend, sizes, True)
+        if out is not None:
+            from .._parsers.fastafetch import gather
+
+            data, _ = gather(bufs, buf_of, pos, lens)
+            out.write(data)
+            return self.last_fetch_stats
+        return [bytes(memoryview(bufs[buf_of[i]])[pos[i]:pos[i] + lens[i]])
+                for i in range(len(offsets))]
+
+    def record_spans(self, names, missing: str = "raise"):
+        """``(names, offsets, sizes)`` of whole records (the ``.loc`` columns) for names."""
+        recs, _, _, headers = self._resolve([_b(n) for n in names], missing)
+        ubeg = array("q", bytes(8 * len(recs)))
+        uend = array("q", bytes(8 * len(recs)))
+        self._view.record_spans(recs, ubeg, uend)
+        return ([h.decode("utf-8", "surrogateescape") for h in headers], ubeg,
+                array("q", (e - b for b, e in zip(ubeg, uend))))
+
+
+def _b(x) -> bytes:
+    if isinstance(x, bytes):
+        return x
+    if isinstance(x, str):
+        return x.encode("utf-8", "surrogateescape")
+    raise TypeError(f"a record name must be str or bytes, not {type(x).__name__}")
+
+
+def _label(q):
+    if isinstance(q, bytes):
+        return q.decode("utf-8", "surrogateescape")
+    if isinstance(q, (tuple, list)):
+        return q[0] if isinstance(q[0], str) else _b(q[0]).decode("utf-8", "surrogateescape")
+    return q
+
+
+def _write_fasta(out, headers, bufs, buf_of, pos, lens, width: int) -> None:
+    """Write FASTA records in request order, about 8 MB per write."""
+    from .._parsers.fastafetch import gather, write_fasta
+
+    m = len(headers)
+    step = 4096
+    for a in range(0, m, step):
+        b = min(m, a + step)
+        data, offs = gather(bufs, buf_of[a:b], pos[a:b], lens[a:b])
+        out.write(write_fasta(headers[a:b], data, offs[:-1], lens[a:b], width))
+
+
+def _to_table(view, recs, starts, ends, bufs, buf_of, pos, lens):
+    import pyarrow as pa
+
+    from .._parsers.fastafetch import gather
+
+    m = len(recs)
+    data, offsets = gather(bufs, buf_of, pos, lens)
+    names = [view.name(r).decode("utf-8", "surrogateescape") for r in recs]
+    if offsets[-1] < 2**31:
+        seq = pa.Array.from_buffers(pa.string(), m, [None, pa.py_buffer(array("i", offsets)),
+                                                     pa.py_buffer(data)])
+    else:
+        seq = pa.Array.from_buffers(pa.large_string(), m, [None, pa.py_buffer(offsets),
+                                                           pa.py_buffer(data)])
+    ends_c = array("q", (s + n for s, n in zip(starts, lens)))
+    return pa.table({
+        "name": pa.array(names, pa.string()),
+        "start": pa.Array.from_buffers(pa.int64(), m, [None, pa.py_buffer(starts)]),
+        "end": pa.Array.from_buffers(pa.int64(), m, [None, pa.py_buffer(ends_c)]),
+        "sequence": seq,
+    })
