@@ -112,6 +112,10 @@ class UnsupportedCompressionError(FormatError):
     """The file is compressed with a codec genomicframe does not read (bzip2, xz, zstd)."""
 
 
+class FastaFormatError(FormatError):
+    """A FASTA file breaks a rule its ``.fai`` index needs (irregular wrapping, no sequence...)."""
+
+
 class IndexFileError(GenomicFrameError, ValueError):
     """Problems with an index file (.gzi, .fai, .tbi, ...): damaged, or not what it claims.
 
