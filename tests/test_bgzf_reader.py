@@ -96,6 +96,24 @@ def test_read_tabix_compress(tmp_path, text, threads):
     assert gf.bgzf.scan_file(dst).coffset.tolist() == table.coffset.tolist()
 
 
+@pytest.mark.parametrize("name", ["bgzip_htslib.tsv.gz", "bgzip_concat.tsv.gz"])
+def test_read_committed_bgzip_files(name, threads):
+    """Golden files written by htslib's bgzip binary (tests/data/README.md)."""
+    from pathlib import Path
+
+    from test_gzi import htslib_lines
+
+    path = Path(__file__).resolve().parent / "data" / name
+    want = htslib_lines()
+    with gf.bgzf.Reader(path, threads=threads, group_size=10_000) as r:
+        check_chunks(list(r.chunks()), want)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # both have their EOF marker
+        with gf.bgzf.Reader(path, threads=threads) as r:
+            assert [len(d) for _, d in r.blocks()] == [
+                int(u) for u in gf.bgzf.scan_file(path).usize if u]
+
+
 def test_pysam_agrees_line_by_line(tiny_files, text):
     """htslib and us, same tiny-block file, every line."""
     path = tiny_files[100]

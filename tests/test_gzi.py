@@ -9,9 +9,11 @@ the middle by concatenating files) are never listed.  The oracle is htslib itsel
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import struct
+from pathlib import Path
 
 import numpy as np
 import pysam
@@ -126,6 +128,47 @@ def test_golden_sample_fasta(real_data, tmp_path):
     assert out.read_bytes() == golden
     plain = (real_data / "fasta" / "oxbow" / "sample.fasta").read_bytes()
     assert gf.bgzf.open(src).read() == plain
+
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def htslib_lines() -> bytes:
+    """The text of the committed ``tests/data/bgzip_*`` files (see tests/data/README.md)."""
+    out = []
+    for i in range(6000):
+        ref = "ACGT"[:1 + i % 4]
+        out.append(f"chr{1 + i // 2000}\t{1000 + 37 * i}\trs{i}\t{ref}\tT\t{i % 60}\tPASS\t"
+                   f"DP={i % 97};AF=0.{i % 10}\n")
+    return "".join(out).encode()
+
+
+@pytest.mark.parametrize("name,count", [("bgzip_htslib.tsv.gz", 4), ("bgzip_concat.tsv.gz", 5)])
+def test_committed_bgzip_golden(tmp_path, name, count):
+    """Files and .gzi written by htslib's bgzip (-i and -r): same index, same text."""
+    path = DATA / name
+    golden = (DATA / f"{name}.gzi").read_bytes()
+    assert struct.unpack_from("<Q", golden)[0] == count
+    table = gf.bgzf.scan_file(path)
+    assert gf.bgzf.gzi_bytes(table) == golden
+    assert gf.bgzf.read_gzi(DATA / f"{name}.gzi").to_bytes() == golden
+    text = htslib_lines()
+    assert hashlib.sha256(text).hexdigest() == \
+        "a1c1b709f8dbcb16061b540b9f56b61c6a0a9d5cade47abd7114ee2b082e42a0"
+    assert gf.bgzf.open(path).read() == text
+    # our writer, same text, same block size: the same .gzi offsets in uncompressed space
+    ours = tmp_path / "ours.gz"
+    with gf.bgzf.Writer(ours, index=True, threads=2) as w:
+        w.write(text)
+    mine = gf.bgzf.read_gzi(f"{ours}.gzi")
+    if name == "bgzip_htslib.tsv.gz":
+        assert mine.uoffset.tolist() == gf.bgzf.read_gzi(DATA / f"{name}.gzi").uoffset.tolist()
+    # seeking through the golden index reads the right bytes
+    idx = gf.bgzf.read_gzi(DATA / f"{name}.gzi", data_path=None)
+    with gf.bgzf.open(path) as fh:
+        for u in (0, 65_279, 65_280, 131_000, 200_000, len(text) - 1):
+            fh.seek_uncompressed(u, idx)
+            assert fh.read(100) == text[u:u + 100]
 
 
 def test_gzi_from_block_size_lists(tmp_path):
