@@ -323,6 +323,18 @@ def test_read_from_stdin(tiny_files, text):
     assert out.stdout == text
 
 
+@pytest.mark.parametrize("kind", ["bgzf", "gzip", "plain"])
+def test_reader_can_be_read_twice(tmp_path, text, kind):
+    data = {"bgzf": bgzf_bytes(text, 1000), "gzip": gzip.compress(text), "plain": text}[kind]
+    path = tmp_path / "twice"
+    path.write_bytes(data)
+    with gf.bgzf.Reader(path, threads=1, group_size=5000) as r:
+        assert r.compression == kind
+        assert r.read_all() == text
+        assert b"".join(bytes(c) for c in r.chunks()) == text
+        assert b"".join(d for _, d in r.blocks()) == text
+
+
 def test_reader_close_is_idempotent(tiny_files):
     r = gf.bgzf.Reader(tiny_files[100], threads=1)
     r.close()

@@ -475,6 +475,7 @@ class Reader:
         from isal import igzip
 
         if self._fd is not None:
+            os.lseek(self._fd, 0, os.SEEK_SET)  # from the start on every pass, like BGZF
             raw = open(self._fd, "rb", closefd=False)
         else:
             raw = _Prefixed(self._head, self._fh)
