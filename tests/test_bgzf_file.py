@@ -14,6 +14,8 @@ import warnings
 
 import pysam
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import genomicframe as gf
 from conftest import make_text
@@ -153,6 +155,10 @@ def test_seek_uncompressed(files, text, tmp_path):
             assert fh.read(2000) == text[u:u + 2000]
             fh.seek_uncompressed(u)  # index built by a header scan
             assert fh.read(10) == text[u:u + 10]
+    with gf.bgzf.open(path) as fh:
+        for bad in (len(text) + 1, len(text) + 70_000, 10**9, -1):
+            with pytest.raises(ValueError, match="past the end|negative"):
+                fh.seek_uncompressed(bad, idx)
     # an index written by htslib works the same
     fasta = tmp_path / "f.fa.gz"
     body = b"".join(b">s%d\n%s\n" % (i, b"ACGT" * 40) for i in range(2000))
@@ -278,3 +284,32 @@ def test_many_seeks_do_not_leak_files(files):
                 fh.seek(int(table.coffset[i]) << 16)
                 fh.read(10)
         assert len(os.listdir(fd_dir)) == before
+
+
+# -- hypothesis: any layout, any read sizes: the same bytes and offsets as htslib ---------------
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(st.tuples(st.binary(max_size=600), st.integers(1, 300)), min_size=1,
+                      max_size=5),
+       eof_between=st.booleans(), reads=st.lists(st.integers(0, 700), min_size=1, max_size=30))
+def test_offsets_agree_with_pysam(tmp_path_factory, parts, eof_between, reads):
+    raw = b""
+    for data, block_size in parts:
+        piece = bgzf_bytes(data, block_size)
+        raw += piece if eof_between else piece[:-28]
+    if not eof_between:
+        raw += EOF_BLOCK
+    path = tmp_path_factory.mktemp("hyp") / "h.gz"
+    path.write_bytes(raw)
+    with pysam.BGZFile(str(path), "rb") as ref, gf.bgzf.open(path, threads=1) as ours:
+        assert ours.tell() == ref.tell()
+        seen = []
+        for n in reads:
+            seen.append(ours.tell())
+            assert ours.read(n) == ref.read(n)
+            assert ours.tell() == ref.tell()
+        for v in seen:
+            ref.seek(v)
+            ours.seek(v)
+            assert ours.read(200) == ref.read(200)
+            assert ours.tell() == ref.tell()

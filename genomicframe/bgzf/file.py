@@ -6,7 +6,7 @@ import os
 
 from ..errors import NotBgzfError
 from .reader import Reader
-from .voffset import split_voffset
+from .voffset import make_voffset, split_voffset
 from .writer import Writer
 
 __all__ = ["BgzfFile", "open", "decompress"]
@@ -269,7 +269,12 @@ class BgzfFile(io.BufferedIOBase):
             from .gzi import GziIndex
 
             index = GziIndex.from_blocks(scan_file(self._path))
-        self.seek(int(index.virtual_offset(offset)))
+        if offset < 0:
+            raise ValueError(f"negative seek offset {offset}")
+        coff, within = index.locate(offset)
+        if within > 0xFFFF:  # no block holds 64 KiB: the offset lies past the end of the data
+            raise ValueError(f"uncompressed offset {offset} is past the end of {self.name}")
+        self.seek(make_voffset(int(coff), int(within)))
         # the .gzi's implied first entry (0, 0) may name an empty block before the first
         # data block; tell() gives the canonical offset
         return self.tell()
