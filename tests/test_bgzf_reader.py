@@ -72,13 +72,14 @@ def tiny_files(tmp_path_factory, text):
 
 
 # -- files written by htslib -----------------------------------------------------------------
-@pytest.mark.parametrize("mode", ["wb", "wb0", "wb1", "wb6", "wb9"])
+@pytest.mark.parametrize("mode", ["wb"] + [f"wb{level}" for level in range(10)] + ["wu"])
 def test_read_pysam_bgzfile(tmp_path, text, mode, threads):
+    """htslib's default level (-1), every level 0-9, and 'wu' (htslib's uncompressed output)."""
     path = tmp_path / "h.gz"
     with pysam.BGZFile(str(path), mode) as fh:
         fh.write(text)
     with gf.bgzf.Reader(path, threads=threads) as r:
-        assert r.compression == "bgzf"
+        assert r.compression == ("plain" if mode == "wu" else "bgzf")
         assert r.read_all() == text
     assert gf.bgzf.open(path, threads=threads).read() == text
 

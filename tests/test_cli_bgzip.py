@@ -209,6 +209,26 @@ def test_offset_and_size(tmp_path, text, with_gzi):
     assert bgzip("-s", 77, gz.name, cwd=tmp_path).stdout == data[:77]
 
 
+def test_offset_with_named_index(tmp_path, text):
+    gz = tmp_path / "n.gz"
+    with gf.bgzf.Writer(gz, threads=1, block_size=2000, index=tmp_path / "named.gzi") as w:
+        w.write(text)
+    out = bgzip("-b", 4321, "-s", 5000, "-I", "named.gzi", gz.name, cwd=tmp_path).stdout
+    assert out == text[4321:9321]
+    # a stale index is refused rather than trusted
+    os.utime(tmp_path / "named.gzi", (0, 0))
+    proc = bgzip("-b", 10, "-I", "named.gzi", gz.name, cwd=tmp_path, check=False)
+    assert_user_error(proc, "named.gzi", "bgzip -r")
+
+
+def test_decompress_and_test_from_stdin(tmp_path, text):
+    comp = gf.bgzf.compress(text)
+    assert bgzip("-t", cwd=tmp_path, input=comp).returncode == 0
+    assert_user_error(bgzip("-t", cwd=tmp_path, input=comp[:-100], check=False), "truncated")
+    # uncompressed input passes through -d unchanged
+    assert bgzip("-d", cwd=tmp_path, input=text[:999]).stdout == text[:999]
+
+
 def test_offset_large_blocks(tmp_path):
     """Ranges over full 64 KiB blocks (the read stops inside a later block)."""
     import random
