@@ -21,6 +21,8 @@ import os
 __all__ = [
     "GenomicFrameError",
     "FormatError",
+    "VcfFormatError",
+    "BcfNotSupportedError",
     "CorruptBlockError",
     "TruncatedFileError",
     "NotBgzfError",
@@ -94,6 +96,14 @@ def _rebuild(cls, message, path, offset, line, missing=None):
 
 class FormatError(GenomicFrameError, ValueError):
     """The file's content does not follow its format."""
+
+
+class VcfFormatError(FormatError):
+    """A VCF header or data line breaks the format (the message names the line)."""
+
+
+class BcfNotSupportedError(FormatError):
+    """The file is BCF (binary VCF), which genomicframe does not read yet."""
 
 
 class CorruptBlockError(FormatError):
