@@ -389,6 +389,49 @@ def test_voffset_helpers():
         gf.bgzf.make_voffset(5, 1 << 16)
 
 
+def hand_block(data: bytes, before: bytes = b"", after: bytes = b"", flags: int = 4) -> bytes:
+    """A BGZF block built by hand, with optional extra subfields around ``BC``."""
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    cdata = c.compress(data) + c.flush()
+    bc = b"BC" + struct.pack("<H", 2) if flags & 4 else b""
+    xlen = len(before) + (len(bc) + 2 if bc else 0) + len(after)
+    total = 12 + xlen + len(cdata) + 8
+    head = b"\x1f\x8b\x08" + bytes([flags]) + b"\0\0\0\0\x00\xff"
+    if flags & 4:
+        head += struct.pack("<H", xlen) + before + bc + struct.pack("<H", total - 1) + after
+    return head + cdata + struct.pack("<II", zlib.crc32(data), len(data))
+
+
+def test_extra_subfields_around_bc(tmp_path, threads):
+    """The BGZF spec allows other extra subfields; BC need not come first."""
+    raw = (hand_block(b"hello\n", before=b"XY\x03\x00abc") +
+           hand_block(b"world\n", after=b"ZZ\x00\x00") + EOF_BLOCK)
+    path = tmp_path / "extra.gz"
+    path.write_bytes(raw)
+    table = gf.bgzf.scan_file(path)
+    assert table.csize.tolist() == [41, 38, 28]
+    with gf.bgzf.Reader(path, threads=threads) as r:
+        assert r.compression == "bgzf"
+        assert r.read_all() == b"hello\nworld\n"
+    with pysam.BGZFile(str(path), "rb") as ref:
+        assert ref.read() == b"hello\nworld\n"
+
+
+def test_gzip_member_without_bc_in_a_bgzf_file(tmp_path):
+    """A BGZF file whose second member lacks BC cannot be mapped block by block."""
+    first = hand_block(b"ok\n")
+    plain = gzip.compress(b"not bgzf\n")
+    path = tmp_path / "mixed.gz"
+    path.write_bytes(first + plain + EOF_BLOCK)
+    with pytest.raises(NotBgzfError) as info:
+        gf.bgzf.scan_file(path)
+    assert info.value.offset == len(first) and str(path) in str(info.value)
+    with pytest.raises(NotBgzfError) as info:
+        with gf.bgzf.Reader(path, threads=1) as r:
+            r.read_all()
+    assert info.value.offset == len(first)
+
+
 # -- detection by magic bytes ----------------------------------------------------------------------
 @pytest.mark.parametrize("head,kind", [
     (EOF_BLOCK, "bgzf"), (gzip.compress(b"x"), "gzip"), (b"ACGT\n", "plain"), (b"", "plain"),
