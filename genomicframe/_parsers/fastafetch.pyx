@@ -211,6 +211,15 @@ cdef class GfiView:
                 else:
                     uend[i] = row[F_SEQ] + ((e - 1) // lb) * lw + (e - 1) % lb + 1
 
+    def line_bases(self, const int64_t[::1] recs):
+        """Bases per sequence line of each record -> ``array('q')``."""
+        cdef Py_ssize_t i, m = recs.shape[0]
+        out = array("q", bytes(8 * m))
+        cdef int64_t[::1] o = out
+        for i in range(m):
+            o[i] = self.rows[recs[i] * NCOL + F_LINEB]
+        return out
+
     def record_spans(self, const int64_t[::1] recs, int64_t[::1] ubeg, int64_t[::1] uend):
         """Whole-record byte spans (header, sequence and newlines) of records."""
         cdef Py_ssize_t i, m = recs.shape[0]
@@ -364,18 +373,18 @@ cdef const char* _addr(object obj) except NULL:
 
 
 def write_fasta(list headers, const uint8_t[::1] seq, const int64_t[::1] starts,
-                const int64_t[::1] lens, Py_ssize_t width):
-    """FASTA text: ``>header`` then the sequence wrapped at ``width`` (0: one line).
+                const int64_t[::1] lens, const int64_t[::1] widths):
+    """FASTA text: ``>header`` then the sequence wrapped at ``widths[i]`` (0: one line).
 
     Record ``i`` is ``seq[starts[i]:starts[i] + lens[i]]``; an empty sequence
     gives the header line alone, as ``samtools faidx`` prints it.
     """
-    cdef Py_ssize_t m = PyList_GET_SIZE(headers), i, need = 0, pos = 0, n, k, take
+    cdef Py_ssize_t m = PyList_GET_SIZE(headers), i, need = 0, pos = 0, n, k, take, width
     cdef const uint8_t* sp = &seq[0] if seq.shape[0] else NULL
     cdef object h
     cdef char* o
-    if starts.shape[0] != m or lens.shape[0] != m:
-        raise ValueError("headers, starts and lens differ in length")
+    if starts.shape[0] != m or lens.shape[0] != m or widths.shape[0] != m:
+        raise ValueError("headers, starts, lens and widths differ in length")
     for i in range(m):
         h = <object>PyList_GET_ITEM(headers, i)
         if not isinstance(h, bytes):
@@ -383,6 +392,7 @@ def write_fasta(list headers, const uint8_t[::1] seq, const int64_t[::1] starts,
         n = lens[i]
         if n < 0 or starts[i] < 0 or starts[i] + n > seq.shape[0]:
             raise ValueError("sequence span outside the buffer")
+        width = widths[i]
         need += PyBytes_GET_SIZE(h) + 2 + n + (n // width + 1 if width > 0 else 1)
     out = PyBytes_FromStringAndSize(NULL, need)
     o = PyBytes_AS_STRING(out)
@@ -395,6 +405,7 @@ def write_fasta(list headers, const uint8_t[::1] seq, const int64_t[::1] starts,
         pos += 1
         n = lens[i]
         k = starts[i]
+        width = widths[i]
         with nogil:
             if width <= 0:
                 if n:

@@ -28,8 +28,9 @@ def add_parser(sub) -> None:
     p.add_argument("--missing", choices=("raise", "skip", "warn"), default="raise",
                    help="names not in the file: fail (default, nothing is printed), skip "
                         "silently, or skip with a warning")
-    p.add_argument("-n", "--line-width", type=int, default=60, metavar="N",
-                   help="bases per FASTA output line (default 60, as samtools; 0: no wrapping)")
+    p.add_argument("-n", "--line-width", type=_width, default=60, metavar="N",
+                   help="bases per FASTA output line: default 60 (samtools up to 1.16), 0 for "
+                        "no wrapping, 'input' for each record's own line width (samtools 1.17+)")
     p.add_argument("-o", "--output", metavar="OUT", help="write here instead of standard output")
     p.add_argument("--output-format", choices=("fasta", "tsv", "parquet"), default="fasta",
                    help="fasta (default), tsv (name, start, end, sequence; 0-based half-open) "
@@ -39,6 +40,18 @@ def add_parser(sub) -> None:
     p.add_argument("-v", "--verbose", action="store_true",
                    help="report blocks inflated and timings on standard error")
     p.set_defaults(func=run)
+
+
+def _width(text: str):
+    if text == "input":
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a number of bases or 'input'") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError("must be 0 (no wrapping) or more")
+    return n
 
 
 def _read_lines(source: str) -> list[str]:
@@ -76,8 +89,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads is not None and args.threads < 1:
         raise CliError("-@ needs a positive number of threads")
-    if args.line_width < 0:
-        raise CliError("--line-width must be 0 (no wrapping) or more")
     if args.output_format == "parquet" and not args.output:
         raise CliError("--output-format parquet needs -o OUT")
     if args.loc and (args.names or args.region_file):

@@ -300,7 +300,7 @@ class FastaFile:
         return bytes(b[pos[0]:pos[0] + lens[0]]).decode("ascii")
 
     def fetch_many(self, requests, missing: str = "raise", *, out=None,
-                   line_width: int = 60):
+                   line_width: int | None = 60):
         """Fetch many records or regions at once, inflating every needed block once.
 
         Parameters
@@ -319,8 +319,10 @@ class FastaFile:
             whole record, ``>REQUEST`` as given for a region, the sequence
             wrapped at ``line_width`` (0: unwrapped) -- the bytes ``samtools
             faidx -r`` prints.
-        line_width : int
-            Bases per output line when writing FASTA.
+        line_width : int or None
+            Bases per output line when writing FASTA: 60 by default (samtools
+            up to 1.16), 0 for one line per sequence, ``None`` for each
+            record's own line width in the input (samtools 1.17 and later).
 
         Returns
         -------
@@ -336,7 +338,11 @@ class FastaFile:
         st = self.last_fetch_stats
         st.lookup_seconds = t1 - t0
         if out is not None:
-            _write_fasta(out, headers, bufs, buf_of, pos, lens, line_width)
+            if line_width is None:
+                widths = self._view.line_bases(recs)
+            else:
+                widths = array("q", [max(0, int(line_width))]) * len(recs)
+            _write_fasta(out, headers, bufs, buf_of, pos, lens, widths)
             return st
         return _to_table(self._view, recs, starts, ends, bufs, buf_of, pos, lens)
 
@@ -394,7 +400,7 @@ def _label(q):
     return q
 
 
-def _write_fasta(out, headers, bufs, buf_of, pos, lens, width: int) -> None:
+def _write_fasta(out, headers, bufs, buf_of, pos, lens, widths) -> None:
     """Write FASTA records in request order, about 8 MB per write."""
     from .._parsers.fastafetch import gather, write_fasta
 
@@ -403,7 +409,7 @@ def _write_fasta(out, headers, bufs, buf_of, pos, lens, width: int) -> None:
     for a in range(0, m, step):
         b = min(m, a + step)
         data, offs = gather(bufs, buf_of[a:b], pos[a:b], lens[a:b])
-        out.write(write_fasta(headers[a:b], data, offs[:-1], lens[a:b], width))
+        out.write(write_fasta(headers[a:b], data, offs[:-1], lens[a:b], widths[a:b]))
 
 
 def _to_table(view, recs, starts, ends, bufs, buf_of, pos, lens):

@@ -1,0 +1,490 @@
+"""FASTA indexing and retrieval (genomicframe.fasta) against pysam/htslib as the oracle.
+
+* every real file in ../shared/data/real/fasta: .fai (and .gzi) bytes as pysam.faidx
+  writes them, or an error where pysam errors; every record fetched as pysam fetches it;
+* generated files, wrapped/unwrapped/CRLF, BGZF with tiny blocks so records straddle
+  blocks, on 1 and 2 threads; region strings; FASTA output as `samtools faidx -r`;
+* bad input: unknown names, repeated names, stale index, plain gzip, truncated files,
+  CRLF, empty sequences, irregular wrapping, a name requested twice;
+* the memory-mapped name lookup on a large-ish index.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import random
+import shutil
+import warnings
+
+import pytest
+
+import genomicframe as gf
+from genomicframe.errors import (DuplicateNameWarning, EmptyRecordWarning, FastaFormatError,
+                                 GenomicFrameError, InvalidRegionError, MissingRecordWarning,
+                                 NotBgzfError, RecordNotFoundError, StaleIndexError,
+                                 TruncatedFileError)
+from genomicframe.fasta import build_index
+
+pysam = pytest.importorskip("pysam")
+
+AA = "ACDEFGHIKLMNPQRSTVWY"
+
+
+# -- helpers -----------------------------------------------------------------------------------
+def pysam_faidx(src, tmp_path):
+    """Copy src into its own folder, index it with pysam -> (copy path, .fai bytes or None, error)."""
+    d = tmp_path / "pysam"
+    d.mkdir(exist_ok=True)
+    dst = d / os.path.basename(src)
+    shutil.copyfile(src, dst)
+    try:
+        pysam.faidx(str(dst))
+    except pysam.SamtoolsError as exc:
+        return dst, None, str(exc)
+    return dst, (dst.parent / (dst.name + ".fai")).read_bytes(), None
+
+
+def ours(src, tmp_path, **kw):
+    d = tmp_path / "ours"
+    d.mkdir(exist_ok=True)
+    dst = d / os.path.basename(src)
+    shutil.copyfile(src, dst)
+    return dst
+
+
+def samtools_text(path, *args, tmp_path):
+    """What ``samtools faidx PATH ARGS`` prints (pysam's samtools writes to stdout, so use -o)."""
+    out = tmp_path / "samtools_out.fa"
+    if out.exists():
+        out.unlink()
+    pysam.faidx(str(path), "-o", str(out), *args)
+    return out.read_bytes()
+
+
+def make_fasta(n, *, seed=1, wrap=None, crlf=False, min_len=0, max_len=400, desc=True):
+    rng = random.Random(seed)
+    out = []
+    nl = "\r\n" if crlf else "\n"
+    for i in range(n):
+        k = rng.randint(min_len, max_len)
+        seq = "".join(rng.choice(AA) for _ in range(k))
+        head = f">rec_{i}_{rng.getrandbits(32):08x}" + (f" some description {i}" if desc and i % 3 else "")
+        if wrap and seq:
+            lines = [seq[j:j + wrap] for j in range(0, len(seq), wrap)]
+        else:
+            lines = [seq]
+        if not seq:
+            lines = [" "]  # a line without bases keeps the record in the .fai (length 0)
+        out.append(head + nl + nl.join(lines) + nl)
+    return "".join(out).encode()
+
+
+def bgzip_bytes(data: bytes, block_size: int) -> bytes:
+    buf = io.BytesIO()
+    with gf.bgzf.Writer(buf, block_size=block_size, threads=1) as w:
+        w.write(data)
+    return buf.getvalue()
+
+
+def real_fasta_files(real_dir):
+    out = []
+    for root, _, files in os.walk(real_dir / "fasta"):
+        for f in sorted(files):
+            if f.endswith((".jsonl", ".fai", ".gzi")):
+                continue
+            out.append(os.path.join(root, f))
+    return sorted(out)
+
+
+def _real_dir():
+    from conftest import real_data_dir
+
+    return real_data_dir()
+
+
+REAL = real_fasta_files(_real_dir()) if _real_dir() else []
+
+
+# -- real files ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("src", REAL, ids=[os.path.relpath(p, os.path.dirname(os.path.dirname(p)))
+                                          for p in REAL])
+def test_real_file_index_and_fetch(src, tmp_path, real_data):
+    ref_path, ref_fai, ref_err = pysam_faidx(src, tmp_path)
+    mine = ours(src, tmp_path)
+    if ref_err is not None:
+        with pytest.raises((FastaFormatError, NotBgzfError)):
+            build_index(mine)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DuplicateNameWarning)
+        build_index(mine)
+    assert (mine.parent / (mine.name + ".fai")).read_bytes() == ref_fai
+    ref_gzi = ref_path.parent / (ref_path.name + ".gzi")
+    if ref_gzi.exists():
+        assert (mine.parent / (mine.name + ".gzi")).read_bytes() == ref_gzi.read_bytes()
+    names = [line.split(b"\t")[0].decode() for line in ref_fai.splitlines()]
+    with pysam.FastaFile(str(ref_path)) as ref, gf.FastaFile(mine, threads=2) as fa:
+        table = fa.fetch_many(names)
+        assert table.column("name").to_pylist() == names
+        for name, seq in zip(names, table.column("sequence").to_pylist()):
+            assert seq == ref.fetch(name), name
+        for name in names[:3]:
+            n = ref.get_reference_length(name)
+            for s, e in ((0, 1), (n // 3, n // 2 + 1), (n - 1, n)):
+                assert fa.fetch(name, s, e) == ref.fetch(name, s, e)
+
+    # the oracle's expectations: pysam faidx names/lengths, Biopython md5 of each sequence
+    exp_path = src + ".expected.jsonl"
+    if os.path.exists(exp_path):
+        with open(exp_path) as fh:
+            meta = json.loads(fh.readline())["_meta"]
+            records = [json.loads(line) for line in fh]
+        faidx = meta.get("faidx")
+        if faidx:
+            with gf.FastaFile(mine) as fa:
+                got = [[n, fa.length(n)] for n, _ in faidx["lengths"]] if isinstance(faidx, dict) \
+                    and "lengths" in faidx else None
+            if got is not None:
+                assert got == faidx["lengths"]
+        first = {}
+        for r in records:
+            first.setdefault(r["name"], r)
+        with gf.FastaFile(mine) as fa:
+            for name in names:
+                r = first.get(name)
+                if r is None or "\r" in open(src, "rb").read().decode("latin-1"):
+                    continue
+                seq = fa.fetch(name)
+                if len(seq) == r["length"]:  # Biopython and htslib agree on the record
+                    assert hashlib.md5(seq.encode()).hexdigest() == r["md5"], name
+
+
+# -- generated files, serial and threaded -------------------------------------------------------
+@pytest.mark.parametrize("wrap", [None, 60, 7], ids=["unwrapped", "w60", "w7"])
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "bgzf"])
+def test_generated_matches_pysam(tmp_path, wrap, compress, threads):
+    data = make_fasta(300, seed=7, wrap=wrap, min_len=1)
+    name = "gen.fa.gz" if compress else "gen.fa"
+    src = tmp_path / ("src_" + name)
+    src.write_bytes(bgzip_bytes(data, 997) if compress else data)  # tiny blocks
+    ref_path, ref_fai, err = pysam_faidx(src, tmp_path)
+    assert err is None
+    mine = ours(src, tmp_path)
+    res = build_index(mine, threads=threads)
+    assert (mine.parent / (mine.name + ".fai")).read_bytes() == ref_fai
+    if compress:
+        assert res.n_blocks >= len(data) // 997
+        assert (mine.parent / (mine.name + ".gzi")).read_bytes() == \
+            (ref_path.parent / (ref_path.name + ".gzi")).read_bytes()
+    names = [line.split(b"\t")[0].decode() for line in ref_fai.splitlines()]
+    rng = random.Random(3)
+    picks = [rng.choice(names) for _ in range(120)]
+    with pysam.FastaFile(str(ref_path)) as ref, gf.FastaFile(mine, threads=threads) as fa:
+        table = fa.fetch_many(picks)
+        assert table.column("sequence").to_pylist() == [ref.fetch(n) for n in picks]
+        # regions: 0-based tuples and 1-based samtools strings agree with pysam
+        reqs, expect = [], []
+        for n in picks[:60]:
+            ln = ref.get_reference_length(n)
+            s = rng.randint(0, ln - 1)
+            e = rng.randint(s + 1, ln)
+            reqs += [(n, s, e), f"{n}:{s + 1}-{e}"]
+            expect += [ref.fetch(n, s, e)] * 2
+        assert fa.fetch_many(reqs).column("sequence").to_pylist() == expect
+        st = fa.last_fetch_stats
+        if compress:
+            assert st.blocks_inflated == st.blocks_needed > 0
+
+
+def test_fasta_output_matches_samtools_r(tmp_path):
+    data = make_fasta(80, seed=11, wrap=50, min_len=1, max_len=300)
+    src = tmp_path / "r.fa.gz"
+    src.write_bytes(bgzip_bytes(data, 4000))
+    ref_path, _, _ = pysam_faidx(src, tmp_path)
+    with pysam.FastaFile(str(ref_path)) as ref:
+        names = list(ref.references)
+        lens = dict(zip(ref.references, ref.lengths))
+    reqs = names[::3] + [f"{names[1]}:5-40", f"{names[2]}:3", f"{names[4]}:1-1,000,000",
+                         f"{names[5]}:-7", f"{names[7]}:12-", names[0], names[0]]
+    reqs.append(f"{names[6]}:{lens[names[6]] + 5}-{lens[names[6]] + 9}")  # past the end
+    rfile = tmp_path / "names.txt"
+    rfile.write_text("\n".join(reqs) + "\n")
+    mine = ours(src, tmp_path)
+    with gf.FastaFile(mine) as fa:
+        for width, args in ((60, ["-n", "60"]), (17, ["-n", "17"]), (0, ["-n", "0"]),
+                            (None, [])):
+            out = io.BytesIO()
+            fa.fetch_many(reqs, out=out, line_width=width)
+            assert out.getvalue() == samtools_text(ref_path, *args, "-r", str(rfile),
+                                                   tmp_path=tmp_path), width
+
+
+def test_blocks_inflated_once_and_counted(tmp_path):
+    data = make_fasta(400, seed=5, wrap=60, min_len=50, max_len=900)
+    src = tmp_path / "b.fa.gz"
+    src.write_bytes(bgzip_bytes(data, 2000))
+    build_index(src)
+    table = gf.bgzf.scan_file(src)
+    starts = table.uoffset[table.usize > 0]
+    with gf.FastaFile(src, threads=2) as fa:
+        rng = random.Random(9)
+        names = [fa.name(rng.randrange(400)) for _ in range(150)] * 2  # repeats share blocks
+        tab = fa.fetch_many(names)
+        assert tab.num_rows == 300
+        # independent count of the blocks that hold the wanted bytes
+        import numpy as np
+
+        need = set()
+        fai = {ln.split("\t")[0]: ln.split("\t") for ln in
+               (tmp_path / "b.fa.gz.fai").read_text().splitlines()}
+        for n in set(names):
+            _, length, off, lb, lw = fai[n]
+            length, off, lb, lw = int(length), int(off), int(lb), int(lw)
+            last = off + ((length - 1) // lb) * lw + (length - 1) % lb
+            b0 = int(np.searchsorted(starts, off, side="right") - 1)
+            b1 = int(np.searchsorted(starts, last, side="right") - 1)
+            need.update(range(b0, b1 + 1))
+        st = fa.last_fetch_stats
+        assert st.blocks_needed == st.blocks_inflated == len(need)
+
+
+# -- bad input ---------------------------------------------------------------------------------
+def test_unknown_names(tmp_path):
+    src = tmp_path / "u.fa"
+    src.write_bytes(make_fasta(20, seed=2))
+    with gf.FastaFile(src) as fa:
+        good = fa.name(3)
+        with pytest.raises(RecordNotFoundError) as ei:
+            fa.fetch_many([good, "nope1", "nope2"])
+        assert ei.value.missing == ["nope1", "nope2"]
+        assert "nope1" in str(ei.value) and isinstance(ei.value, KeyError)
+        assert fa.fetch_many([good, "nope1"], missing="skip").column("name").to_pylist() == [good]
+        with pytest.warns(MissingRecordWarning, match="nope1"):
+            t = fa.fetch_many(["nope1", good], missing="warn")
+        assert t.num_rows == 1
+        with pytest.raises(KeyError):
+            fa.fetch("absent")
+        assert "absent" not in fa and good in fa
+
+
+def test_name_given_twice(tmp_path):
+    src = tmp_path / "t.fa"
+    src.write_bytes(make_fasta(10, seed=3, min_len=1))
+    with gf.FastaFile(src) as fa:
+        n = fa.name(2)
+        t = fa.fetch_many([n, fa.name(4), n])
+        seqs = t.column("sequence").to_pylist()
+        assert seqs[0] == seqs[2] == fa.fetch(n) and t.num_rows == 3
+
+
+def test_duplicate_names_in_file(tmp_path):
+    src = tmp_path / "dup.fa"
+    src.write_bytes(b">a\nAC\n>b\nGG\n>a\nTTT\n")
+    ref_path, ref_fai, _ = pysam_faidx(src, tmp_path)
+    mine = ours(src, tmp_path)
+    with pytest.warns(DuplicateNameWarning, match="'a' \\(line 5\\)"):
+        build_index(mine)
+    assert (mine.parent / "dup.fa.fai").read_bytes() == ref_fai  # first record wins
+    with gf.FastaFile(mine) as fa:
+        assert fa.fetch("a") == "AC" and len(fa) == 2
+    with pytest.raises(FastaFormatError, match="repeat an earlier name"):
+        build_index(mine, duplicates="error")
+
+
+def test_stale_index(tmp_path):
+    src = tmp_path / "s.fa"
+    src.write_bytes(make_fasta(10, seed=4, min_len=1))
+    gf.FastaFile(src).close()
+    with open(src, "ab") as fh:
+        fh.write(b">extra\nACGT\n")
+    with pytest.raises(StaleIndexError, match="genomicframe index"):
+        gf.FastaFile(src)
+    build_index(src)
+    gf.FastaFile(src).close()
+    st = os.stat(src)
+    os.utime(src.parent / "s.fa.gfi", ns=(st.st_atime_ns, st.st_mtime_ns - 10**9))
+    with pytest.raises(StaleIndexError, match="older than its data"):
+        gf.FastaFile(src)
+
+
+def test_plain_gzip_refused_with_advice(tmp_path):
+    data = make_fasta(10, seed=5, min_len=1)
+    src = tmp_path / "g.fa.gz"
+    src.write_bytes(gzip.compress(data))
+    with pytest.raises(NotBgzfError, match="genomicframe bgzip"):
+        gf.FastaFile(src)
+    with pytest.raises(NotBgzfError):
+        build_index(src)
+
+
+def test_truncated_files(tmp_path):
+    data = make_fasta(200, seed=6, wrap=60, min_len=100)
+    gz = bgzip_bytes(data, 3000)
+    src = tmp_path / "trunc.fa.gz"
+    src.write_bytes(gz[:len(gz) // 2])
+    with pytest.raises((TruncatedFileError, FastaFormatError)):
+        build_index(src)
+    # a plain file cut inside a header: the last record has no sequence (samtools refuses too)
+    plain = tmp_path / "cut.fa"
+    plain.write_bytes(b">a\nACGT\n>b des")
+    with pytest.raises(FastaFormatError, match="last record 'b'"):
+        build_index(plain)
+    # an index built before the file was cut is refused
+    whole = tmp_path / "whole.fa.gz"
+    whole.write_bytes(gz)
+    build_index(whole)
+    with open(whole, "r+b") as fh:
+        fh.truncate(len(gz) - 5000)
+    with pytest.raises(StaleIndexError):
+        gf.FastaFile(whole)
+
+
+def test_crlf(tmp_path):
+    src = tmp_path / "crlf.fa"
+    src.write_bytes(make_fasta(30, seed=8, wrap=13, crlf=True, min_len=1))
+    ref_path, ref_fai, _ = pysam_faidx(src, tmp_path)
+    mine = ours(src, tmp_path)
+    build_index(mine)
+    assert (mine.parent / "crlf.fa.fai").read_bytes() == ref_fai
+    with pysam.FastaFile(str(ref_path)) as ref, gf.FastaFile(mine) as fa:
+        for n in ref.references:
+            assert fa.fetch(n) == ref.fetch(n)
+            assert "\r" not in fa.fetch(n)
+
+
+def test_empty_sequences(tmp_path):
+    src = tmp_path / "e.fa"
+    src.write_bytes(b">a\nACGT\n>empty1\n>b\nGG\n>empty2\n\n>c\nT\n")
+    ref_path, ref_fai, _ = pysam_faidx(src, tmp_path)
+    mine = ours(src, tmp_path)
+    with pytest.warns(EmptyRecordWarning, match="'empty1' \\(line 3\\)"):
+        build_index(mine)
+    assert (mine.parent / "e.fa.fai").read_bytes() == ref_fai
+    with gf.FastaFile(mine) as fa:
+        assert fa.fetch_many(["a", "b", "c"]).column("sequence").to_pylist() == ["ACGT", "GG", "T"]
+        with pytest.raises(RecordNotFoundError):
+            fa.fetch("empty1")
+    last = tmp_path / "last.fa"
+    last.write_bytes(b">a\nAC\n>b\n")
+    with pytest.raises(FastaFormatError, match="last record 'b' \\(line 3\\) has no sequence"):
+        build_index(last)
+    empty = tmp_path / "empty.fa"
+    empty.write_bytes(b"")
+    with pytest.raises(FastaFormatError, match="no FASTA record"):
+        build_index(empty)
+
+
+@pytest.mark.parametrize("text,line,what", [
+    (b">a\nACGT\nAC\nACGT\n>b\nA\n", 4, "follows the shorter line 3"),
+    (b">a\nAC\nACGT\n", 3, "line 3 is longer"),
+    (b">a\nACGT\n\nACGT\n", 4, "blank line \\(line 3\\)"),
+    (b"junk\n>a\nAC\n", 1, "expected a '>' header"),
+    (b"@r\nAC\n+\nII\n", 1, "FASTQ"),
+])
+def test_irregular_input_names_record_and_line(tmp_path, text, line, what):
+    src = tmp_path / "bad.fa"
+    src.write_bytes(text)
+    _, _, err = pysam_faidx(src, tmp_path)
+    with pytest.raises(FastaFormatError, match=what) as ei:
+        build_index(src)
+    assert ei.value.line == line
+    if b"@" not in text:
+        assert err is not None  # samtools refuses these too
+    # the same file straddling tiny BGZF blocks gives the same error
+    gz = tmp_path / "bad.fa.gz"
+    gz.write_bytes(bgzip_bytes(text, 3))
+    with pytest.raises(FastaFormatError, match=what):
+        build_index(gz)
+
+
+# -- regions -----------------------------------------------------------------------------------
+def test_region_strings_and_colon_names(tmp_path):
+    src = tmp_path / "reg.fa"
+    src.write_bytes(b">a desc\nACGTACGTAC\nACGTACGTAC\nACG\n>c:1-2\nGGGGG\n>d\nA\n")
+    ref_path, _, _ = pysam_faidx(src, tmp_path)
+    mine = ours(src, tmp_path)
+    regions = ["a:2-5", "a:3", "a:1,000-1,005", "a:-4", "a:20-", "c:1-2", "c:1-2:2-3",
+               "{c:1-2}", "{c:1-2}:2-4", "d:1-1", "a"]
+    with gf.FastaFile(mine) as fa:
+        out = io.BytesIO()
+        fa.fetch_many(regions, out=out)
+        assert out.getvalue() == samtools_text(ref_path, "-n", "60", *regions, tmp_path=tmp_path)
+        assert fa.fetch("a:2-5") == "CGTA" and fa.fetch("{c:1-2}:2-4") == "GGG"
+        t = fa.fetch_many(["a:2-5", ("a", 1, 5), ("a", None, 3)])
+        assert t.column("start").to_pylist() == [1, 1, 0]
+        assert t.column("end").to_pylist() == [5, 5, 3]
+        with pytest.raises(InvalidRegionError, match="1-based"):
+            fa.fetch("a:0-3")
+        with pytest.raises(InvalidRegionError, match="before the start"):
+            fa.fetch("a:5-3")
+        with pytest.raises(InvalidRegionError, match="start <= end"):
+            fa.fetch("a", 5, 2)
+        assert fa.fetch("a", 5, 5) == ""
+        assert fa.fetch("a", 20, 100) == "ACG"
+
+
+def test_ambiguous_region(tmp_path):
+    src = tmp_path / "amb.fa"
+    src.write_bytes(b">x\nACGT\n>x:1-2\nGG\n")
+    with gf.FastaFile(src) as fa:
+        with pytest.raises(InvalidRegionError, match="ambiguous"):
+            fa.fetch("x:1-2")
+        assert fa.fetch("{x:1-2}") == "GG"
+        assert fa.fetch("{x}:1-2") == "AC"
+
+
+def test_raw_loc_mode(tmp_path):
+    data = make_fasta(50, seed=12, wrap=30, min_len=1)
+    src = tmp_path / "loc.fa.gz"
+    src.write_bytes(bgzip_bytes(data, 1500))
+    build_index(src, loc=True)
+    rows = [ln.split("\t") for ln in (tmp_path / "loc.fa.gz.loc").read_text().splitlines()]
+    assert len(rows) == 50
+    offsets = [int(r[1]) for r in rows]
+    sizes = [int(r[2]) for r in rows]
+    assert offsets[0] == 0 and sum(sizes) == len(data)
+    with gf.FastaFile(src) as fa:
+        pieces = fa.fetch_raw(offsets[::-1], sizes[::-1])
+        assert b"".join(pieces[::-1]) == data
+        names, offs, szs = fa.record_spans([rows[7][0]])
+        assert (list(offs), list(szs)) == ([offsets[7]], [sizes[7]])
+        with pytest.raises(InvalidRegionError):
+            fa.fetch_raw([len(data) - 2], [10])
+
+
+# -- name lookup at scale ----------------------------------------------------------------------
+def test_name_lookup_large_index(tmp_path):
+    n = 150_000
+    rng = random.Random(21)
+    names = [f"sample_{rng.getrandbits(64):016x}_{i}" for i in range(n)]
+    data = "".join(f">{nm}\nMK{'A' * (i % 7 + 1)}\n" for i, nm in enumerate(names)).encode()
+    src = tmp_path / "big.fa"
+    src.write_bytes(data)
+    build_index(src)
+    with gf.FastaFile(src) as fa:
+        assert len(fa) == n
+        picks = rng.sample(names, 20_000)
+        t = fa.fetch_many(picks + ["sample_absent"], missing="skip")
+        assert t.column("name").to_pylist() == picks
+        assert fa.last_fetch_stats.lookup_seconds < 0.5
+        recs = fa._lookup([p.encode() for p in picks])
+        assert [fa.name(r) for r in recs[:100]] == picks[:100]
+        assert list(fa._lookup([b"sample_absent", b""])) == [-1, -1]
+
+
+def test_index_in_memory_when_not_writable(tmp_path):
+    src = tmp_path / "ro" / "m.fa"
+    src.parent.mkdir()
+    src.write_bytes(make_fasta(5, seed=1, min_len=1))
+    res = build_index(src, write=False)
+    assert isinstance(res.gfi, bytes) and not res.written
+    assert not os.path.exists(str(src) + ".fai")
+
+
+def test_errors_are_genomicframe_errors():
+    assert issubclass(FastaFormatError, GenomicFrameError)
+    assert issubclass(FastaFormatError, ValueError)
+    assert issubclass(InvalidRegionError, ValueError)
