@@ -17,6 +17,13 @@ _SUBMODULES = {"bgzf", "errors", "examples", "fasta", "formats", "io", "cli"}
 _LAZY = {
     "GenomicFrameError": ("genomicframe.errors", "GenomicFrameError"),
     "FastaFile": ("genomicframe.fasta", "FastaFile"),
+    "dataset": ("genomicframe.dataset", "dataset"),
+    "Dataset": ("genomicframe.dataset", "Dataset"),
+    "Fragment": ("genomicframe.dataset", "Fragment"),
+    "Scanner": ("genomicframe.dataset", "Scanner"),
+    "scan": ("genomicframe.scan", "scan"),
+    "field": ("genomicframe.expressions", "field"),
+    "scalar": ("genomicframe.expressions", "scalar"),
 }
 
 __all__ = ["__version__", *sorted(_SUBMODULES), *sorted(_LAZY)]

@@ -90,6 +90,18 @@ def conform_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(cols, schema=schema)
 
 
+def file_schema(fmt, path: str, options: tuple = ()) -> pa.Schema:
+    """The schema ``fmt`` reads ``path`` with under ``options``.
+
+    ``FileFormat.inspect(path)`` knows no options; a format whose schema
+    depends on them (VCF ``samples=``) offers ``schema_for(fragment)``.
+    """
+    schema_for = getattr(fmt, "schema_for", None)
+    if options and schema_for is not None:
+        return schema_for(FragmentSpec(path, fmt.name, options=options))
+    return fmt.inspect(path)
+
+
 # ---------------------------------------------------------------------------------------------
 # sources and fragments
 # ---------------------------------------------------------------------------------------------
@@ -213,7 +225,7 @@ class Fragment:
     @property
     def physical_schema(self) -> pa.Schema:
         """The schema of this fragment's file as the format reports it (before unification)."""
-        return self.format.inspect(self.spec.path)
+        return file_schema(self.format, self.spec.path, self.spec.options)
 
     @property
     def schema(self) -> pa.Schema:
@@ -693,7 +705,7 @@ def dataset(source, format=None, **options) -> Dataset:
             raise IsADirectoryError(21, "Is a directory", path)
         fmt = _formats.get(format) if format is not None else _formats.detect(path)
         sources.append(_Source(path, fmt.name, opts))
-        schemas.append(fmt.inspect(path))
+        schemas.append(file_schema(fmt, path, opts))
     return Dataset._make(tuple(sources), unify_schemas(schemas))
 
 

@@ -242,7 +242,7 @@ class _Parser:
         raise self.error("expected a comparison, 'in' or 'is null' after a value", start)
 
     def value_list(self) -> list:
-        self.expect("op", "(", "'(' to start the list of values")
+        opening = self.expect("op", "(", "'(' to start the list of values")
         values = [self.literal()]
         while self.at("op", ","):
             self.take()
@@ -250,7 +250,7 @@ class _Parser:
         self.expect("op", ")", "',' or ')' in the list of values")
         kinds = {type(v) for v in values} - {bool}
         if str in kinds and len(kinds) > 1:
-            raise self.error("a list of values must not mix strings and numbers")
+            raise self.error("a list of values must not mix strings and numbers", opening)
         return values
 
     def literal(self):
@@ -423,7 +423,10 @@ class _Tree:
 
         buf = expr.__reduce__()[1][0]
         reader = pa.ipc.open_file(buf)
-        self.table = reader.read_all()
+        if reader.num_record_batches != 1:
+            raise ValueError("serialised expression without exactly one batch")
+        self.batch = reader.get_batch(0)
+        self.table = pa.Table.from_batches([self.batch])
         self.pairs = [(k.decode(), v.decode()) for k, v in _ordered_metadata(reader.schema)]
         self.i = 0
         self.root = self._node()
@@ -481,10 +484,10 @@ class _Tree:
             return self._expr
         md = pa.KeyValueMetadata([(k.encode(), v.encode())
                                   for k, v in self.pairs[node.span[0]:node.span[1]]])
-        table = self.table.replace_schema_metadata(md)
+        batch = self.batch.replace_schema_metadata(md)
         sink = pa.BufferOutputStream()
-        with pa.ipc.new_file(sink, table.schema) as w:
-            w.write_table(table)
+        with pa.ipc.new_file(sink, batch.schema) as w:
+            w.write_batch(batch)
         return pc.Expression._deserialize(sink.getvalue())
 
 

@@ -278,3 +278,56 @@ def test_lazy_top_level_names():
     assert gf.dataset is gf.dataset  # resolved once, then cached
     assert gf.Dataset is Dataset and gf.Fragment is Fragment and gf.Scanner is Scanner
     assert str(gf.field("qual") >= gf.scalar(3)) == "(qual >= 3)"
+
+
+# -- gf.scan ---------------------------------------------------------------------------------------
+def test_scan_plan(toy_path, oracle):
+    q = gf.scan(toy_path).filter("qual >= 30").filter(f("chrom") == "chr2").select("pos", "info.AF")
+    want = oracle.filter((f("qual") >= 30) & (f("chrom") == "chr2"))
+    got = q.to_arrow()
+    assert got.column_names == ["pos", "AF"]
+    assert got.column("pos").equals(want.column("pos"))
+    assert q.count() == want.num_rows
+    assert q.limit(4).to_arrow().equals(got.slice(0, 4))
+    assert q.limit(4).limit(2).to_arrow().num_rows == 2
+    assert q.limit(0).to_arrow().num_rows == 0
+    assert q.head(3).num_rows == 3
+    assert pa.RecordBatchReader.from_stream(q).read_all().equals(got)
+    named = gf.scan(toy_path).select("pos", af=f("info", "AF") * 2).to_arrow()
+    assert named.column_names == ["pos", "af"]
+
+
+def test_scan_filter_after_limit_filters_the_limited_rows(toy_path, oracle):
+    q = gf.scan(toy_path).limit(10).filter("qual > 20")
+    assert q.to_arrow().equals(oracle.slice(0, 10).filter(f("qual") > 20))
+    assert "limited plan" in q.explain()
+
+
+def test_scan_explain(toy_path):
+    text = gf.scan(toy_path).filter(
+        "qual >= 30 and chrom == 'chr2' and info.AF > 0.1 and pos >= 1000").select("pos").limit(5
+                                                                                        ).explain()
+    assert "columns:  pos" in text
+    assert "read:     chrom, pos, qual, info" in text
+    assert "index:    chr2:[998, end)" in text
+    assert "parser:   chrom in {chr2}; 1000 <= pos; 30 <= qual" in text
+    assert "term (info.AF > 0.1) -> residual" in text
+    assert '(chrom == "chr2") -> index + parser' in text
+    assert "limit:    5" in text
+    assert "filter:   can never be true" in gf.scan(toy_path).filter("pos > 5 and pos < 2").explain()
+
+
+def test_scan_to_pandas_and_parquet(toy_path, oracle, tmp_path):
+    pd = pytest.importorskip("pandas")
+    df = gf.scan(toy_path).filter("chrom == 'chrX'").select("chrom", "pos").to_pandas()
+    assert isinstance(df, pd.DataFrame) and list(df.columns) == ["chrom", "pos"]
+    assert len(df) == oracle.filter(f("chrom") == "chrX").num_rows
+    import pyarrow.parquet as pq
+
+    gf.scan(toy_path).to_parquet(tmp_path / "all.parquet")
+    assert pq.read_table(tmp_path / "all.parquet").equals(oracle)
+    gf.scan(toy_path).select("chrom", "pos").to_parquet(tmp_path / "parts", partition_by="chrom")
+    assert sorted(p.name for p in (tmp_path / "parts").iterdir()) == [
+        "chrom=chr1", "chrom=chr2", "chrom=chrX"]
+    back = pads.dataset(tmp_path / "parts", partitioning="hive").to_table()
+    assert back.num_rows == oracle.num_rows

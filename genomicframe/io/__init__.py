@@ -5,3 +5,14 @@
 * :mod:`genomicframe.io.polars` — ``scan(dataset)``: a polars LazyFrame with
   projection, predicate and row-limit pushdown.
 """
+from __future__ import annotations
+
+import importlib
+
+_ADAPTERS = {"duckdb", "polars"}
+
+
+def __getattr__(name: str):
+    if name in _ADAPTERS:
+        return importlib.import_module(f"genomicframe.io.{name}")
+    raise AttributeError(f"module 'genomicframe.io' has no attribute {name!r}")
