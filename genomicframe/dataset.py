@@ -329,11 +329,12 @@ def _projection(columns, schema: pa.Schema):
 def _projected_schema(columns, schema: pa.Schema) -> pa.Schema:
     base, projection = _projection(columns, schema)
     if projection is None:
-        return pa.schema([schema.field(n) for n in base])
+        return pa.schema([schema.field(n) for n in base], metadata=schema.metadata)
     empty = pa.table({n: pa.array([], schema.field(n).type) for n in base},
                      schema=pa.schema([schema.field(n) for n in base]))
-    return pads.Scanner.from_batches(iter(empty.to_batches()), schema=empty.schema,
-                                     columns=projection).projected_schema
+    out = pads.Scanner.from_batches(iter(empty.to_batches()), schema=empty.schema,
+                                    columns=projection).projected_schema
+    return out.with_metadata(schema.metadata) if schema.metadata else out
 
 
 # ---------------------------------------------------------------------------------------------

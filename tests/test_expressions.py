@@ -217,3 +217,50 @@ SCHEMA_INFO = pa.struct([("AF", pa.float64()), ("DB", pa.bool_())])
 
 def test_pushdown_contract_type():
     assert isinstance(plan(f("pos") > 1, SCHEMA, PUSH).pushdown, Pushdown)
+
+
+# -- the exactness property on VCF -----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def vcf_data(tmp_path_factory):
+    pytest.importorskip("genomicframe.formats.vcf")
+    import _vcfgen
+
+    path = _vcfgen.write_vcf(tmp_path_factory.mktemp("vcfprop") / "p.vcf.gz", _vcfgen.records(n=300))
+    ds = gf.dataset(path)
+    return ds, ds.to_table()
+
+
+def _vcf_atom():
+    num = st.builds(lambda c, o, v: f"{c} {o} {v}", st.sampled_from(["pos", "start", "end", "qual",
+                                                                        "info.DP"]),
+                    _ops, st.one_of(st.integers(-5, 30000), st.floats(0, 90, allow_nan=False).map(
+                        lambda x: repr(round(x, 1)))))
+    chrom = st.builds(lambda o, v: f"chrom {o} '{v}'", st.sampled_from(["==", "!="]),
+                      st.sampled_from(["chr1", "chr2", "chrX", "chr9"]))
+    isin = st.builds(lambda neg, vs: f"chrom {'not ' if neg else ''}in ({', '.join(repr(v) for v in vs)})",
+                     st.booleans(), st.lists(st.sampled_from(["chr1", "chr2", "chrX"]),
+                                             min_size=1, max_size=2))
+    other = st.sampled_from(["qual is null", "qual is not null", "info.DB", "not info.DB",
+                             "info.END is not null", "ref == 'A'", "id is null"])
+    return st.one_of(num, chrom, isin, other)
+
+
+_vcf_filters = st.recursive(
+    _vcf_atom(),
+    lambda inner: st.one_of(
+        st.builds(lambda a, b: f"({a}) and ({b})", inner, inner),
+        st.builds(lambda a, b: f"({a}) or ({b})", inner, inner),
+        st.builds(lambda a: f"not ({a})", inner),
+    ),
+    max_leaves=5,
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=_vcf_filters)
+def test_vcf_filter_is_exact(vcf_data, text):
+    ds, table = vcf_data
+    expr = parse(text, ds.schema)
+    assert ds.to_table(filter=expr).equals(table.filter(expr)), text
+    cols = ["chrom", "pos", "qual"]
+    assert ds.to_table(columns=cols, filter=expr).equals(table.filter(expr).select(cols)), text

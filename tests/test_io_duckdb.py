@@ -95,3 +95,58 @@ def test_arrow_c_stream_path(con, toy_path):
     # a fresh stream every time DuckDB reads the object
     rel = con.from_arrow(_StreamOnly(ds))
     assert [rel.aggregate("count(*)").fetchall() for _ in range(2)] == [[(ds.count_rows(),)]] * 2
+
+
+# -- the same on VCF -------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def vcf(tmp_path_factory):
+    pytest.importorskip("genomicframe.formats.vcf")
+    import _vcfgen
+
+    recs = _vcfgen.records()
+    return _vcfgen.write_vcf(tmp_path_factory.mktemp("vcf") / "calls.vcf.gz", recs), recs
+
+
+@pytest.fixture
+def vcf_spy(monkeypatch):
+    from genomicframe.formats.vcf import VcfFormat
+
+    calls = []
+    original = VcfFormat.read_batches
+
+    def spy(self, fragment, *, columns=None, pushdown=None, **kw):
+        calls.append({"columns": None if columns is None else list(columns), "pushdown": pushdown})
+        return original(self, fragment, columns=columns, pushdown=pushdown, **kw)
+
+    monkeypatch.setattr(VcfFormat, "read_batches", spy)
+    return calls
+
+
+def test_vcf_qual_group_by_chrom(con, vcf, vcf_spy):
+    path, recs = vcf
+    want = {}
+    for r in recs:  # the oracle: the records as generated, not as parsed
+        if r["qual"] is not None and r["qual"] >= 30:
+            want[r["chrom"]] = want.get(r["chrom"], 0) + 1
+    gf.io.duckdb.register(con, "calls", gf.dataset(path))
+    got = con.sql(QUERY).fetchall()
+    assert got == sorted(want.items())
+    assert vcf_spy and all(c["columns"] == ["chrom", "qual"] for c in vcf_spy)
+    for c in vcf_spy:
+        q = c["pushdown"].ranges["qual"]
+        assert q.contains(30.0) and not q.contains(29.9)
+        assert "qual" in c["pushdown"].not_null
+
+
+def test_vcf_region_query(con, vcf, vcf_spy):
+    path, recs = vcf
+    want = sorted(r["pos"] for r in recs if r["chrom"] == "chr2" and r["pos"] - 1 < 20000
+                  and r["end"] > 10000)
+    gf.io.duckdb.register(con, "calls", gf.dataset(path))
+    got = [p for (p,) in con.sql('SELECT pos FROM calls WHERE chrom = \'chr2\' AND start < 20000 '
+                                 'AND "end" > 10000 ORDER BY pos').fetchall()]
+    assert got == want
+    for c in vcf_spy:
+        assert c["pushdown"].isin["chrom"] == frozenset({"chr2"})
+        assert c["pushdown"].ranges["start"].contains(19999)
+        assert not c["pushdown"].ranges["start"].contains(20000)
