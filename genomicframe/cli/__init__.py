@@ -21,6 +21,9 @@ COMMANDS = {
     "index": "genomicframe.cli.index",
     "fetch": "genomicframe.cli.fetch",
     "demo": "genomicframe.cli.demo",
+    "view": "genomicframe.cli.view",
+    "schema": "genomicframe.cli.schema",
+    "convert": "genomicframe.cli.convert",
 }
 
 

@@ -1,0 +1,149 @@
+"""``genomicframe view``, ``schema`` and ``convert`` on the toy format and on VCF."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+import _toyformat as toy
+import genomicframe as gf
+from genomicframe.cli import main
+
+f = pc.field
+
+
+@pytest.fixture(scope="module")
+def toy_path(tmp_path_factory):
+    return toy.write_toy(tmp_path_factory.mktemp("cli") / "calls.toy", toy.sample_rows(), index=True)
+
+
+@pytest.fixture(scope="module")
+def table(toy_path):
+    return gf.dataset(toy_path).to_table()
+
+
+def test_view_tsv_filter_columns_limit(toy_path, table, capsys):
+    assert main(["view", toy_path, "--filter", "qual >= 30 and chrom == 'chr2'",
+                 "--columns", "chrom,pos,qual,name", "--limit", "5"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    want = table.filter((f("qual") >= 30) & (f("chrom") == "chr2")).slice(0, 5)
+    assert lines[0] == "chrom\tpos\tqual\tname"
+    assert len(lines) == 6
+    for line, row in zip(lines[1:], want.to_pylist()):
+        chrom, pos, qual, name = line.split("\t")
+        assert (chrom, int(pos)) == (row["chrom"], row["pos"])
+        assert float(qual) == pytest.approx(row["qual"], rel=1e-6)
+        assert name == (row["name"] or ".")
+
+
+def test_view_jsonl_and_csv(toy_path, table, capsys):
+    assert main(["view", toy_path, "-O", "jsonl", "-c", "pos,qual,info", "-n", "20"]) == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [r["pos"] for r in rows] == table.column("pos").to_pylist()[:20]
+    assert rows[0]["info"] == table.column("info")[0].as_py()
+    # float32 values print as written in the file, not as their widened double
+    written = {r[1]: r[3] for r in toy.sample_rows()[:20] if r[0] == "chr1"}
+    assert all(r["qual"] == written[r["pos"]] for r in rows)
+    assert main(["view", toy_path, "-O", "csv", "-c", "chrom,info.AF", "-n", "2", "--no-header"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2 and out[0].startswith("chr1,")
+
+
+def test_view_binary_outputs(toy_path, table, tmp_path):
+    assert main(["view", toy_path, "-o", str(tmp_path / "x.parquet"), "-f", "pos < 100"]) == 0
+    assert pq.read_table(tmp_path / "x.parquet").equals(table.filter(f("pos") < 100))
+    assert main(["view", toy_path, "-O", "arrow", "-o", str(tmp_path / "x.arrows")]) == 0
+    with pa.ipc.open_stream(tmp_path / "x.arrows") as r:
+        assert r.read_all().equals(table)
+
+
+def test_user_errors_exit_1_with_one_message(toy_path, capsys, tmp_path):
+    assert main(["view", toy_path, "--filter", "qaul > 3"]) == 1
+    err = capsys.readouterr().err
+    assert "genomicframe view: error: filter syntax error at column 1: unknown column 'qaul'" in err
+    assert main(["view", toy_path, "--columns", "pos,nope"]) == 1
+    assert "no column 'nope'" in capsys.readouterr().err
+    assert main(["view", str(tmp_path / "missing.toy")]) == 1
+    assert "no such file" in capsys.readouterr().err
+    assert main(["convert", toy_path, str(tmp_path / "o"), "--partition-by", "nope"]) == 1
+    assert "--partition-by: no column 'nope'" in capsys.readouterr().err
+
+
+def test_schema(toy_path, capsys):
+    assert main(["schema", toy_path]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# format: toy\nchrom: string\npos: int64\n")
+    assert main(["schema", toy_path, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["format"] == "toy"
+    assert [c["name"] for c in doc["columns"]] == ["chrom", "pos", "start", "end", "qual", "name",
+                                                   "info"]
+
+
+def test_convert_parquet_partitioned(toy_path, table, tmp_path):
+    out = tmp_path / "parts"
+    assert main(["convert", toy_path, str(out), "--partition-by", "chrom", "-c", "chrom,pos"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["chrom=chr1", "chrom=chr2", "chrom=chrX"]
+    import pyarrow.dataset as pads
+
+    back = pads.dataset(out, partitioning="hive").to_table()
+    assert sorted(back.column("pos").to_pylist()) == sorted(table.column("pos").to_pylist())
+    assert main(["convert", toy_path, str(tmp_path / "one.parquet"), "-f", "name is null"]) == 0
+    assert pq.read_table(tmp_path / "one.parquet").equals(table.filter(f("name").is_null()))
+    assert main(["convert", toy_path, str(tmp_path / "one.arrow")]) == 0
+    with pa.ipc.open_file(tmp_path / "one.arrow") as r:
+        assert r.read_all().equals(table)
+
+
+def _run(args, stdin=None):
+    env = dict(os.environ)
+    here = os.path.dirname(os.path.abspath(__file__))
+    env["PYTHONPATH"] = os.pathsep.join([here, env.get("PYTHONPATH", "")])
+    code = "import _toyformat, sys; from genomicframe.cli import main; sys.exit(main(sys.argv[1:]))"
+    return subprocess.run([sys.executable, "-c", code, *args], input=stdin, capture_output=True,
+                          env=env, timeout=60)
+
+
+def test_stdin_and_no_progress_when_not_a_terminal(toy_path, table):
+    with open(toy_path, "rb") as fh:
+        r = _run(["view", "-", "-c", "pos", "--no-header"], stdin=fh.read())
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == b""  # stderr is a pipe here: no progress bar
+    assert [int(x) for x in r.stdout.split()] == table.column("pos").to_pylist()
+
+
+def test_progress_bar_draws_when_enabled(capsys):
+    from genomicframe.cli.view import Progress
+
+    p = Progress(3, enabled=True)
+    p.update(10, object())
+    p.close()
+    err = capsys.readouterr().err
+    assert "10 rows" in err and "fragment" in err and err.endswith("\n")
+    quiet = Progress(3, enabled=False)
+    quiet.update(10)
+    quiet.close()
+    assert capsys.readouterr().err == ""
+
+
+def test_vcf_view_and_convert(tmp_path, capsys):
+    pytest.importorskip("genomicframe.formats.vcf")
+    import _vcfgen
+
+    recs = _vcfgen.records(n=120)
+    path = _vcfgen.write_vcf(tmp_path / "v.vcf.gz", recs)
+    assert main(["view", path, "-f", "qual >= 30", "-c", "chrom,pos,qual,filter", "--no-header"]) == 0
+    got = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    want = [r for r in recs if r["qual"] is not None and r["qual"] >= 30]
+    assert [(c, int(p), float(q)) for c, p, q, _ in got] == [(r["chrom"], r["pos"], r["qual"])
+                                                             for r in want]
+    assert main(["convert", path, str(tmp_path / "v.parquet")]) == 0
+    assert pq.read_table(tmp_path / "v.parquet").num_rows == len(recs)
+    assert main(["schema", path]) == 0
+    assert "# format: vcf" in capsys.readouterr().out
