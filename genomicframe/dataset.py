@@ -276,14 +276,18 @@ class Fragment:
         read_schema = pa.schema([schema.field(n) for n in read_cols])
         raw = fmt.read_batches(self.spec, columns=file_cols, pushdown=pushdown or None,
                                batch_size=batch_size, threads=threads)
-        batches = (conform_batch(b, read_schema) for b in raw)
-        if full is None and projection is None:
-            yield from (b.select(base) if base != read_cols else b for b in batches)
-            return
-        scanner = pads.Scanner.from_batches(batches, schema=read_schema, filter=full,
-                                            columns=projection if projection is not None else base,
-                                            batch_size=batch_size, use_threads=False)
-        yield from scanner.to_batches()
+        # batch by batch, so nothing is read ahead of the consumer (head() stops early); a
+        # one-batch pyarrow Scanner evaluates computed or nested projections
+        for b in raw:
+            b = conform_batch(b, read_schema)
+            if projection is not None:
+                yield from pads.Scanner.from_batches(
+                    iter([b]), schema=read_schema, filter=full, columns=projection,
+                    use_threads=False).to_batches()
+                continue
+            if full is not None:
+                b = b.filter(full)
+            yield b.select(base) if base != read_cols else b
 
 
 def _and_all(exprs):

@@ -19,7 +19,7 @@ chromosome, so records overlapping both halves would come back twice unless the
 dataset layer gives each record to one fragment.
 
 Every ``read_batches`` call is recorded in :data:`CALLS` (fragment, columns,
-pushdown) so tests can see what the dataset layer asked for; rows failing the
+pushdown, and how many batches were pulled from it) so tests can see what the dataset layer asked for; rows failing the
 pushdown are dropped, as a real parser may do.
 """
 from __future__ import annotations
@@ -167,8 +167,12 @@ class ToyFormat(FileFormat):
 
     def read_batches(self, fragment, *, columns=None, pushdown=None, batch_size=131_072,
                      threads=None):
-        CALLS.append({"spec": fragment, "columns": None if columns is None else list(columns),
-                      "pushdown": pushdown})
+        call = {"spec": fragment, "columns": None if columns is None else list(columns),
+                "pushdown": pushdown, "batches": 0}
+        CALLS.append(call)
+        return self._read(fragment, columns, pushdown, batch_size, call)
+
+    def _read(self, fragment, columns, pushdown, batch_size, call):
         schema = self.inspect(fragment.path)
         cols = schema.names if columns is None else list(columns)
         out_schema = pa.schema([schema.field(c) for c in cols])
@@ -180,9 +184,11 @@ class ToyFormat(FileFormat):
                 continue
             rows.append(row)
             if len(rows) == batch_size:
+                call["batches"] += 1
                 yield self._batch(rows, cols, out_schema)
                 rows = []
         if rows:
+            call["batches"] += 1
             yield self._batch(rows, cols, out_schema)
 
     @staticmethod

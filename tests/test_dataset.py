@@ -331,3 +331,14 @@ def test_scan_to_pandas_and_parquet(toy_path, oracle, tmp_path):
         "chrom=chr1", "chrom=chr2", "chrom=chrX"]
     back = pads.dataset(tmp_path / "parts", partitioning="hive").to_table()
     assert back.num_rows == oracle.num_rows
+
+
+def test_nothing_is_read_ahead(ds, oracle):
+    """head() and a partly consumed to_batches() pull only the batches they use."""
+    assert ds.head(3, batch_size=10, filter=f("qual").is_valid()).equals(
+        oracle.filter(f("qual").is_valid()).slice(0, 3))
+    assert [c["batches"] for c in toy.CALLS] == [1]
+    toy.CALLS.clear()
+    it = ds.to_batches(columns={"p": f("pos") + 1}, batch_size=10)
+    next(it)
+    assert [c["batches"] for c in toy.CALLS] == [1]
