@@ -295,7 +295,7 @@ class BgzfFile(io.BufferedIOBase):
 
 
 def _all_blocks(reader: Reader):
-    """``(coffset, data)`` of every block, empty BGZF blocks included (``coffset`` -1 unless BGZF)."""
+    """``(coffset, data)`` of every block, empty BGZF blocks included (coffset -1 unless BGZF)."""
     if reader.compression != "bgzf":
         yield from reader.blocks()
         return
