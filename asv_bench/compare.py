@@ -8,9 +8,10 @@ Each topic lives in ``asv_bench/compare_<topic>.py`` and exposes
 
 The driver imports the topics asked for (a missing module is skipped with a
 note), hands each a :class:`Context` (data sizes, repeat count, timing helpers),
-and prints one table per topic: best wall time of ``--repeat`` runs, MB/s of
-uncompressed data, time relative to our row of the same task, and peak RSS
-where it was measured.  Topics may also record named ratio checks against the
+and prints one table per topic: best wall time of ``--repeat`` runs, least CPU
+time (user + system), MB/s of uncompressed data, time relative to our row of the
+same task, and peak RSS where it was measured.  On a busy machine compare the CPU
+column too: wall time suffers from other work, CPU time much less.  Topics may also record named ratio checks against the
 DESIGN.md targets with :meth:`Context.check`; they are printed after the tables.
 
 Input data comes from ``benchmarks/datagen.py`` (seeded, cached under
@@ -27,6 +28,7 @@ import importlib
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -71,6 +73,9 @@ class Row:
         The reference row of its task (the "vs ours" column is relative to it).
     note : str
         Anything the reader needs to interpret the row.
+    cpu_s : float or None
+        Least CPU time (user + system, all threads) over the repeats; far less
+        sensitive than wall time to other work on a busy machine.
     """
 
     task: str
@@ -80,12 +85,35 @@ class Row:
     rss_mb: float | None = None
     ours: bool = False
     note: str = ""
+    cpu_s: float | None = None
+
+    @classmethod
+    def measured(cls, task: str, tool: str, m: "Measure", nbytes: int | None = None,
+                 ours: bool = False, note: str = "") -> "Row":
+        """A row from a :class:`Measure`."""
+        return cls(task, tool, m.seconds, nbytes, m.rss_mb, ours, note, m.cpu_s)
 
     @property
     def mb_per_s(self) -> float | None:
         if not self.seconds or not self.nbytes:
             return None
         return self.nbytes / 1e6 / self.seconds
+
+
+@dataclass
+class Measure:
+    """Best of several runs: wall seconds, CPU seconds (user + system), peak RSS MB."""
+
+    seconds: float = float("inf")
+    cpu_s: float | None = None
+    rss_mb: float | None = None
+
+    def add(self, seconds: float, cpu_s: float | None, rss_mb: float | None) -> None:
+        self.seconds = min(self.seconds, seconds)
+        if cpu_s is not None:
+            self.cpu_s = cpu_s if self.cpu_s is None else min(self.cpu_s, cpu_s)
+        if rss_mb is not None:
+            self.rss_mb = rss_mb if self.rss_mb is None else max(self.rss_mb, rss_mb)
 
 
 @dataclass
@@ -184,11 +212,12 @@ class Context:
         return c
 
     # -- timing ----------------------------------------------------------------------------
-    def _run_once(self, cmd: Sequence[str], stdin, stdout, env) -> tuple[float, float | None]:
-        with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as rss:
+    def _run_once(self, cmd: Sequence[str], stdin, stdout, env):
+        """Run ``cmd`` once; return ``(wall s, cpu s or None, peak RSS MB or None)``."""
+        with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as usage:
             # ru_maxrss survives fork+exec, so a child forked from this (large)
             # process would report our RSS; /usr/bin/time forks from a small one
-            full = ([TIME, "-f", "%M", "-o", rss.name] if TIME else []) + list(cmd)
+            full = ([TIME, "-f", "%M %U %S", "-o", usage.name] if TIME else []) + list(cmd)
             fin = open(stdin, "rb") if isinstance(stdin, (str, os.PathLike)) else stdin
             fout = open(stdout, "wb") if isinstance(stdout, (str, os.PathLike)) else stdout
             try:
@@ -205,51 +234,71 @@ class Context:
                 err.seek(0)
                 raise subprocess.CalledProcessError(proc.returncode, list(cmd),
                                                     stderr=err.read().decode(errors="replace"))
-            peak = None
+            cpu = rss = None
             if TIME:
-                lines = [x for x in rss.read().split() if x.isdigit()]
-                peak = int(lines[-1]) / 1024.0 if lines else None  # KiB -> MiB
-        return elapsed, peak
+                last = usage.read().strip().splitlines()[-1:]  # after any "Command exited" line
+                try:
+                    kib, user, system = last[0].split()
+                    rss, cpu = int(kib) / 1024.0, float(user) + float(system)
+                except (IndexError, ValueError):
+                    pass
+        return elapsed, cpu, rss
 
-    def time_process(self, cmd: Sequence[str], stdin=None, stdout=subprocess.DEVNULL,
-                     repeat: int | None = None, env=None) -> tuple[float, float]:
-        """Run a whole process ``repeat`` times; return ``(best seconds, peak RSS MB)``.
+    def measure_processes(self, cmds: dict, stdin=None, stdout=subprocess.DEVNULL,
+                          repeat: int | None = None, env=None) -> dict:
+        """Run each ``{label: cmd}`` ``repeat`` times, interleaved; return ``{label: Measure}``.
 
         ``stdin``/``stdout`` are paths, file objects or ``subprocess.DEVNULL``
-        (the default for both).  Start-up is included.  Peak RSS is GNU time's
-        ``%M`` (the largest over the repeats; ``None`` without ``/usr/bin/time``).
+        (the default for both).  Start-up is included.  CPU time and peak RSS
+        come from GNU time (``%U + %S``, ``%M``; ``None`` without ``/usr/bin/time``).
+        Interleaving makes slow drift (other work, thermal) hit every contender alike.
         """
-        return self.time_processes({0: cmd}, stdin, stdout, repeat, env)[0]
-
-    def time_processes(self, cmds: dict, stdin=None, stdout=subprocess.DEVNULL,
-                       repeat: int | None = None, env=None) -> dict:
-        """Interleaved :meth:`time_process` over ``{label: cmd}`` (so drift hits all alike).
-
-        Returns ``{label: (best seconds, peak RSS MB or None)}``.
-        """
-        best = {k: (float("inf"), None) for k in cmds}
+        out = {k: Measure() for k in cmds}
         for _ in range(repeat or self.repeat):
             for k, cmd in cmds.items():
-                t, rss = self._run_once(cmd, stdin, stdout, env)
-                old_rss = best[k][1]
-                best[k] = (min(best[k][0], t),
-                           rss if old_rss is None else max(old_rss, rss or 0.0))
-        return best
+                out[k].add(*self._run_once(cmd, stdin, stdout, env))
+        return out
 
-    def time_call(self, fn: Callable[[], object], repeat: int | None = None) -> float:
-        """Best wall time of ``fn()`` over ``repeat`` calls in this process."""
-        return self.time_calls({"fn": fn}, repeat)["fn"]
+    def measure_calls(self, fns: dict, repeat: int | None = None) -> dict:
+        """Call each ``{label: fn}`` ``repeat`` times, interleaved; return ``{label: Measure}``.
 
-    def time_calls(self, fns: dict, repeat: int | None = None) -> dict:
-        """Interleaved :meth:`time_call` over ``{label: fn}``; returns ``{label: best seconds}``."""
-        best = {k: float("inf") for k in fns}
+        CPU time is this process's user + system time (all threads) during the call.
+        """
+        out = {k: Measure() for k in fns}
         for _ in range(repeat or self.repeat):
             for k, fn in fns.items():
                 gc.collect()
+                r0 = resource.getrusage(resource.RUSAGE_SELF)
                 t0 = time.perf_counter()
                 fn()
-                best[k] = min(best[k], time.perf_counter() - t0)
-        return best
+                elapsed = time.perf_counter() - t0
+                r1 = resource.getrusage(resource.RUSAGE_SELF)
+                cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+                out[k].add(elapsed, cpu, None)
+        return out
+
+    def time_process(self, cmd: Sequence[str], stdin=None, stdout=subprocess.DEVNULL,
+                     repeat: int | None = None, env=None) -> tuple[float, float | None]:
+        """Run a whole process ``repeat`` times; return ``(best seconds, peak RSS MB)``.
+
+        See :meth:`measure_processes` (which also reports CPU time).
+        """
+        m = self.measure_processes({0: cmd}, stdin, stdout, repeat, env)[0]
+        return m.seconds, m.rss_mb
+
+    def time_processes(self, cmds: dict, stdin=None, stdout=subprocess.DEVNULL,
+                       repeat: int | None = None, env=None) -> dict:
+        """Interleaved :meth:`time_process`: ``{label: (best seconds, peak RSS MB)}``."""
+        return {k: (m.seconds, m.rss_mb)
+                for k, m in self.measure_processes(cmds, stdin, stdout, repeat, env).items()}
+
+    def time_call(self, fn: Callable[[], object], repeat: int | None = None) -> float:
+        """Best wall time of ``fn()`` over ``repeat`` calls in this process."""
+        return self.measure_calls({0: fn}, repeat)[0].seconds
+
+    def time_calls(self, fns: dict, repeat: int | None = None) -> dict:
+        """Interleaved :meth:`time_call`: ``{label: best seconds}``."""
+        return {k: m.seconds for k, m in self.measure_calls(fns, repeat).items()}
 
 
 # -- output ---------------------------------------------------------------------------------------
@@ -259,7 +308,7 @@ def _fmt(x, spec: str) -> str:
 
 def format_table(rows: list[Row]) -> str:
     """A Markdown table; ``time/ours`` > 1 means the tool took longer than our row of the task."""
-    header = ["task", "tool", "best s", "MB/s", "time/ours", "peak RSS MB", "note"]
+    header = ["task", "tool", "best s", "cpu s", "MB/s", "time/ours", "peak RSS MB", "note"]
     ours = {}
     for r in rows:
         if r.ours and r.seconds and r.task not in ours:
@@ -270,10 +319,10 @@ def format_table(rows: list[Row]) -> str:
         ratio = r.seconds / ref if (ref and r.seconds) else None
         body.append([r.task, r.tool + (" *" if r.ours else ""),
                      _fmt(r.seconds, ".3f") if r.seconds is not None else "skipped",
-                     _fmt(r.mb_per_s, ".0f"), _fmt(ratio, ".2f"), _fmt(r.rss_mb, ".0f"), r.note])
+                     _fmt(r.cpu_s, ".2f"), _fmt(r.mb_per_s, ".0f"), _fmt(ratio, ".2f"), _fmt(r.rss_mb, ".0f"), r.note])
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h)
               for i, h in enumerate(header)]
-    right = {2, 3, 4, 5}
+    right = {2, 3, 4, 5, 6}
 
     def line(cells):
         return "| " + " | ".join(c.rjust(w) if i in right else c.ljust(w)
@@ -307,6 +356,13 @@ def _tool_versions() -> str:
         first = subprocess.run([bgzip, "--version"], capture_output=True, text=True).stdout
         parts.append(first.splitlines()[0] if first else "bgzip")
     return ", ".join(parts)
+
+
+def _load() -> str:
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg()) + " (1/5/15 min)"
+    except OSError:
+        return "unknown"
 
 
 # -- driver ---------------------------------------------------------------------------------------
@@ -349,7 +405,7 @@ def main(argv=None) -> int:
           f"{len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()}"
           f" cores; {_tool_versions()}")
     print(f"# best of {args.repeat} runs; time/ours > 1: slower than our row (*) of the task; "
-          "processes include start-up, output to /dev/null")
+          "processes include start-up, output to /dev/null; cpu s = user + system, all threads")
     if TIME is None:
         print("# /usr/bin/time not found: peak RSS of processes is not measured")
     failed = False
@@ -360,7 +416,7 @@ def main(argv=None) -> int:
             print(f"\n## {topic}\n\n(skipped: asv_bench/compare_{topic}.py does not exist yet)")
             continue
         ctx = Context(size=args.size, repeat=args.repeat, verbose=not args.quiet)
-        print(f"\n## {topic}\n", flush=True)
+        print(f"\n## {topic}\n\n(load average {_load()} at start)\n", flush=True)
         try:
             rows = mod.run(ctx)
         except Exception:  # one broken topic must not hide the others
@@ -368,6 +424,7 @@ def main(argv=None) -> int:
             print(f"(topic {topic} failed)\n```\n{traceback.format_exc()}```")
             continue
         print(format_table(rows))
+        print(f"\n(load average {_load()} at end; above ~0.3 other work shared the CPUs)")
         if ctx.checks:
             print("\nRatios against DESIGN.md targets:")
             print(format_checks(ctx.checks))

@@ -45,7 +45,7 @@ def _in_process(ctx: Context, gz: str, usize: int) -> list[Row]:
             fns[("chunks", t)] = lambda t=t: _drain_reader(gz, t, "chunks")
             fns[("bare", t)] = bare[t]
         ctx.log(f"in-process inflate, {len(fns)} contenders x {ctx.repeat}")
-        best = ctx.time_calls(fns)
+        m = ctx.measure_calls(fns)
     finally:
         for b in bare.values():
             b.close()
@@ -53,22 +53,25 @@ def _in_process(ctx: Context, gz: str, usize: int) -> list[Row]:
     for t in (1, 2):
         task = f"inflate in-process, {t} thread{'s' if t > 1 else ''}"
         rows += [
-            Row(task, f"gf Reader.pieces() t={t}", best[("pieces", t)], usize, ours=True),
-            Row(task, f"gf Reader.chunks() t={t}", best[("chunks", t)], usize,
-                note="line-aligned"),
-            Row(task, f"bare isal loop t={t}", best[("bare", t)], usize,
-                note="file in memory; speed of light"),
+            Row.measured(task, f"gf Reader.pieces() t={t}", m[("pieces", t)], usize, ours=True),
+            Row.measured(task, f"gf Reader.chunks() t={t}", m[("chunks", t)], usize,
+                         note="line-aligned"),
+            Row.measured(task, f"bare isal loop t={t}", m[("bare", t)], usize,
+                         note="file in memory; speed of light"),
         ]
+    wall = {k: v.seconds for k, v in m.items()}
     ctx.check("Reader.pieces 1t / bare isal 1t (throughput)",
-              best[("bare", 1)] / best[("pieces", 1)], 0.9)
+              wall[("bare", 1)] / wall[("pieces", 1)], 0.9)
     ctx.check("Reader.pieces 2t / Reader.pieces 1t (throughput)",
-              best[("pieces", 1)] / best[("pieces", 2)], 1.7)
+              wall[("pieces", 1)] / wall[("pieces", 2)], 1.7)
+    ctx.check("  same, CPU time: bare isal 1t / Reader.pieces 1t",
+              m[("bare", 1)].cpu_s / m[("pieces", 1)].cpu_s)
     ctx.check("Reader.chunks 1t / bare isal 1t (throughput)",
-              best[("bare", 1)] / best[("chunks", 1)])
+              wall[("bare", 1)] / wall[("chunks", 1)])
     ctx.check("Reader.chunks 2t / Reader.chunks 1t (throughput)",
-              best[("chunks", 1)] / best[("chunks", 2)])
+              wall[("chunks", 1)] / wall[("chunks", 2)])
     ctx.check("bare isal 2t / bare isal 1t (throughput)",
-              best[("bare", 1)] / best[("bare", 2)])
+              wall[("bare", 1)] / wall[("bare", 2)])
     return rows
 
 
@@ -83,17 +86,16 @@ def _decompress_processes(ctx: Context, gz: str, usize: int, gf_cli: str,
         if t == 1:
             cmds["gzip"] = [sys.executable, "-c", GZIP_MODULE, gz]
         ctx.log(f"{task}: {', '.join(cmds)} x {ctx.repeat}")
-        best = ctx.time_processes(cmds)
-        rows.append(Row(task, f"genomicframe bgzip -d -@{t} -c", best["gf"][0], usize,
-                        best["gf"][1], ours=True))
+        m = ctx.measure_processes(cmds)
+        rows.append(Row.measured(task, f"genomicframe bgzip -d -@{t} -c", m["gf"], usize,
+                                 ours=True))
         if bgzip:
-            rows.append(Row(task, f"htslib bgzip -d -@{t} -c", best["htslib"][0], usize,
-                            best["htslib"][1]))
+            rows.append(Row.measured(task, f"htslib bgzip -d -@{t} -c", m["htslib"], usize))
             ctx.check(f"htslib bgzip -d -@{t} / genomicframe bgzip -d -@{t} (time)",
-                      best["htslib"][0] / best["gf"][0], 1.25 if t == 2 else None)
+                      m["htslib"].seconds / m["gf"].seconds, 1.25 if t == 2 else None)
         if "gzip" in cmds:
-            rows.append(Row(task, "python gzip module", best["gzip"][0], usize, best["gzip"][1],
-                            note="single-threaded zlib"))
+            rows.append(Row.measured(task, "python gzip module", m["gzip"], usize,
+                                     note="single-threaded zlib"))
     return rows
 
 
@@ -116,29 +118,32 @@ def _compress_processes(ctx: Context, src: str, usize: int, gf_cli: str,
                     if os.path.exists(out):
                         os.unlink(out)
         ctx.log(f"{task}: {', '.join(cmds)} x {ctx.repeat}")
-        best = ctx.time_processes(cmds)
-        rows.append(Row(task, f"genomicframe bgzip -@{t} -c", best["gf"][0], usize, best["gf"][1],
-                        ours=True, note=f"out {sizes['gf'] / 1e6:.0f} MB (ISA-L, default level)"))
+        m = ctx.measure_processes(cmds)
+        rows.append(Row.measured(task, f"genomicframe bgzip -@{t} -c", m["gf"], usize, ours=True,
+                                 note=f"out {sizes['gf'] / 1e6:.0f} MB (ISA-L, default level)"))
         if bgzip:
-            rows.append(Row(task, f"htslib bgzip -@{t} -c", best["htslib"][0], usize,
-                            best["htslib"][1],
-                            note=f"out {sizes['htslib'] / 1e6:.0f} MB (default level)"))
+            rows.append(Row.measured(task, f"htslib bgzip -@{t} -c", m["htslib"], usize,
+                                     note=f"out {sizes['htslib'] / 1e6:.0f} MB (default level)"))
             ctx.check(f"htslib bgzip -@{t} / genomicframe bgzip -@{t} (time)",
-                      best["htslib"][0] / best["gf"][0])
+                      m["htslib"].seconds / m["gf"].seconds)
     return rows
 
 
 def _startup(ctx: Context, gf_cli: str, bgzip: str | None) -> list[Row]:
-    empty = datagen.cached("empty.gz", lambda tmp: open(tmp, "wb").write(gf.bgzf.EOF_MARKER))
+    def make_empty(tmp):
+        with open(tmp, "wb") as fh:
+            fh.write(gf.bgzf.EOF_MARKER)
+
+    empty = datagen.cached("empty.gz", make_empty)
     task = "start-up: decompress empty BGZF"
     cmds = {"gf": [gf_cli, "bgzip", "-d", "-c", empty]}
     if bgzip:
         cmds["htslib"] = [bgzip, "-d", "-c", empty]
-    best = ctx.time_processes(cmds, repeat=max(ctx.repeat, 10))
-    rows = [Row(task, "genomicframe bgzip -d -c", best["gf"][0], None, best["gf"][1], ours=True)]
+    m = ctx.measure_processes(cmds, repeat=max(ctx.repeat, 10))
+    rows = [Row.measured(task, "genomicframe bgzip -d -c", m["gf"], ours=True)]
     if bgzip:
-        rows.append(Row(task, "htslib bgzip -d -c", best["htslib"][0], None, best["htslib"][1]))
-    ctx.check("genomicframe CLI start-up, seconds", best["gf"][0], 0.15, higher_is_better=False)
+        rows.append(Row.measured(task, "htslib bgzip -d -c", m["htslib"]))
+    ctx.check("genomicframe CLI start-up, seconds", m["gf"].seconds, 0.15, higher_is_better=False)
     return rows
 
 
