@@ -154,12 +154,17 @@ def toy_data(tmp_path_factory):
 
 _cols_num = st.sampled_from(["pos", "start", "end", "qual"])
 _ops = st.sampled_from(["==", "!=", "<", "<=", ">", ">="])
+# constants are mostly values that occur in the data, so boundaries (==, <= vs <) are hit
+_ROWS = toy.sample_rows(n=240, seed=3) + toy.sample_rows(n=90, seed=11)
+_DATA_VALUES = sorted({v for r in _ROWS for v in (r[1], r[1] - 1, r[2])}) + sorted(
+    {r[3] for r in _ROWS if r[3] is not None})
 
 
 def _atom():
     num = st.builds(lambda c, o, v: f"{c} {o} {v}", _cols_num, _ops,
-                    st.one_of(st.integers(-5, 1500), st.floats(-5, 70, allow_nan=False).map(
-                        lambda x: repr(round(x, 2)))))
+                    st.one_of(st.sampled_from(_DATA_VALUES), st.sampled_from(_DATA_VALUES),
+                              st.integers(-5, 1500), st.floats(-5, 70, allow_nan=False).map(
+                                  lambda x: repr(round(x, 2)))))
     chrom = st.builds(lambda o, v: f"chrom {o} '{v}'", st.sampled_from(["==", "!="]),
                       st.sampled_from(["chr1", "chr2", "chrX", "chrY"]))
     isin = st.builds(lambda neg, vs: f"chrom {'not ' if neg else ''}in ({', '.join(repr(v) for v in vs)})",
@@ -180,6 +185,21 @@ _filters = st.recursive(
     ),
     max_leaves=6,
 )
+
+
+def test_every_comparison_at_data_boundaries(toy_data):
+    """Each column, operator and negation, at values that occur in the data (off-by-one hunting)."""
+    ds, split, table = toy_data
+    rows = table.slice(37, 3).to_pylist()
+    for col in ("pos", "start", "end", "qual"):
+        for value in sorted({r[col] for r in rows if r[col] is not None}):
+            for op in ("==", "!=", "<", "<=", ">", ">="):
+                for text in (f"{col} {op} {value!r}", f"not ({col} {op} {value!r})",
+                             f"chrom == 'chr1' and not ({col} {op} {value!r})"):
+                    expr = parse(text, ds.schema)
+                    want = table.filter(expr)
+                    assert ds.to_table(filter=expr).equals(want), text
+                    assert split.to_table(filter=expr).equals(want), text
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
