@@ -342,3 +342,57 @@ def test_nothing_is_read_ahead(ds, oracle):
     it = ds.to_batches(columns={"p": f("pos") + 1}, batch_size=10)
     next(it)
     assert [c["batches"] for c in toy.CALLS] == [1]
+
+
+# -- VCF with a tabix index ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def indexed_vcf(tmp_path_factory):
+    pytest.importorskip("genomicframe.formats.vcf")
+    pysam = pytest.importorskip("pysam")
+    import _vcfgen
+
+    path = _vcfgen.write_vcf(tmp_path_factory.mktemp("tbi") / "calls.vcf.gz",
+                             _vcfgen.records(n=6000, seed=9))
+    pysam.tabix_index(path, preset="vcf", force=True)
+    return path
+
+
+@pytest.fixture
+def index_planning(monkeypatch):
+    """VcfFormat.make_fragments through the tabix planner, in small fragments (several per contig)."""
+    from genomicframe.formats.vcf import VcfFormat
+    from genomicframe.index.plan import index_fragments
+
+    def make_fragments(self, path, *, regions=None, target_size=64 << 20, options=()):
+        return index_fragments(path, regions, options, format="vcf", target_size=8 << 10)
+
+    monkeypatch.setattr(VcfFormat, "make_fragments", make_fragments)
+
+
+@pytest.mark.parametrize("text", [
+    "chrom == 'chr2' and pos >= 100000 and pos < 120000",
+    "chrom in ('chr1', 'chrX') and start < 30000 and end > 29000",
+    "chrom == 'chrX' and pos > 500000",
+    "(chrom == 'chr1' and pos < 5000) or (chrom == 'chr2' and pos > 590000)",
+    "chrom == 'chr2' and end > 300000 and end <= 300400",
+    "chrom == 'chr9' and pos > 1",
+])
+def test_tabix_regions_are_exact(indexed_vcf, index_planning, text):
+    ds = gf.dataset(indexed_vcf)
+    expr = gf.expressions.parse(text, ds.schema)
+    full = ds.to_table()
+    assert ds.to_table(filter=expr).equals(full.filter(expr))
+    assert ds.count_rows(filter=expr) == full.filter(expr).num_rows
+
+
+def test_tabix_reads_only_the_region(indexed_vcf, index_planning):
+    import os
+
+    ds = gf.dataset(indexed_vcf)
+    whole = list(ds.get_fragments())
+    assert all(fr.spec.region is None for fr in whole) and len(whole) > 3
+    frags = list(ds.get_fragments(filter="chrom == 'chr2' and pos >= 100000 and pos < 110000"))
+    assert frags and {fr.spec.region for fr in frags} == {("chr2", 99998, 109999)}
+    # a small part of one of three contigs: the index chunks cover well under half the file
+    compressed = sum((e >> 16) - (b >> 16) for fr in frags for b, e in fr.spec.voffset_ranges)
+    assert compressed < 0.5 * os.path.getsize(indexed_vcf)
