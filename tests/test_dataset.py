@@ -396,3 +396,15 @@ def test_tabix_reads_only_the_region(indexed_vcf, index_planning):
     # a small part of one of three contigs: the index chunks cover well under half the file
     compressed = sum((e >> 16) - (b >> 16) for fr in frags for b, e in fr.spec.voffset_ranges)
     assert compressed < 0.5 * os.path.getsize(indexed_vcf)
+
+
+def test_vcf_format_options_reach_schema_and_fragments(real_data):
+    pytest.importorskip("genomicframe.formats.vcf")
+    path = real_data / "vcf" / "oxbow" / "sample.vcf.gz"
+    if not path.exists():
+        pytest.skip("sample.vcf.gz not in the real-data folder")
+    full = gf.dataset(path)
+    sites = gf.dataset(path, samples=())
+    assert "format" in full.schema.names and "format" not in sites.schema.names
+    assert all(fr.spec.option("samples") == () for fr in sites.get_fragments())
+    assert sites.to_table().equals(full.to_table().drop_columns(["format"]))
