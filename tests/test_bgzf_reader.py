@@ -682,3 +682,32 @@ def test_random_cut_points(tmp_path_factory, data):
     assert info.value.offset == start
     with pytest.raises(TruncatedFileError):
         gf.bgzf.scan_file(path)
+
+
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_damaged_blocks_never_give_wrong_data(tmp_path_factory, data):
+    """Byte changes in any block but the first: the exact text, or a GenomicFrameError."""
+    payload = make_text(120, seed=data.draw(st.integers(0, 50), label="seed"))
+    raw = bytearray(bgzf_bytes(payload, data.draw(st.integers(50, 700), label="block_size")))
+    table = gf.bgzf.scan_bytes(bytes(raw))
+    for _ in range(data.draw(st.integers(1, 3), label="changes")):
+        k = data.draw(st.integers(1, len(table) - 1), label="block")
+        start, size = int(table.coffset[k]), int(table.csize[k])
+        where = data.draw(st.sampled_from(["header", "trailer", "anywhere"]), label="where")
+        lo, hi = {"header": (0, 18), "trailer": (size - 8, size), "anywhere": (0, size)}[where]
+        i = start + data.draw(st.integers(lo, hi - 1), label="offset")
+        raw[i] = data.draw(st.integers(0, 255), label="value")
+    path = tmp_path_factory.mktemp("dmg") / "d.gz"
+    path.write_bytes(bytes(raw))
+    threads = data.draw(st.sampled_from([1, 2]), label="threads")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingEofMarkerWarning)
+        try:
+            with gf.bgzf.Reader(path, threads=threads) as r:
+                got = r.read_all()
+        except GenomicFrameError as exc:
+            assert exc.path == str(path) and exc.offset is not None
+        else:
+            assert got == payload
