@@ -52,9 +52,27 @@ def unify_schemas(schemas: list) -> pa.Schema:
     if len(schemas) == 1:
         return schemas[0]
     try:
-        return pa.unify_schemas(schemas, promote_options="permissive")
+        unified = pa.unify_schemas(schemas, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise TypeError(f"the files' schemas cannot be combined: {exc}") from None
+    # a column or struct field some file lacks is filled with nulls there, so it is nullable
+    fields = [_nullable_where_missing(f, [s.field(f.name) if f.name in s.names else None
+                                          for s in schemas]) for f in unified]
+    return pa.schema(fields, metadata=unified.metadata)
+
+
+def _nullable_where_missing(f: pa.Field, found: list) -> pa.Field:
+    typ = f.type
+    if pa.types.is_struct(typ):
+        children = []
+        for i in range(typ.num_fields):
+            child = typ.field(i)
+            sub = [o.type.field(child.name) if o is not None and pa.types.is_struct(o.type)
+                   and o.type.get_field_index(child.name) >= 0 else None for o in found]
+            children.append(_nullable_where_missing(child, sub))
+        typ = pa.struct(children)
+    nullable = f.nullable or any(o is None for o in found)
+    return pa.field(f.name, typ, nullable, f.metadata)
 
 
 def _conform_array(arr, typ):

@@ -408,3 +408,27 @@ def test_vcf_format_options_reach_schema_and_fragments(real_data):
     assert "format" in full.schema.names and "format" not in sites.schema.names
     assert all(fr.spec.option("samples") == () for fr in sites.get_fragments())
     assert sites.to_table().equals(full.to_table().drop_columns(["format"]))
+
+
+def test_vcf_multi_file_info_union(tmp_path):
+    pytest.importorskip("genomicframe.formats.vcf")
+    head = "##fileformat=VCFv4.2\n##contig=<ID=1>\n"
+    cols = "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    a = tmp_path / "a.vcf"
+    a.write_text(head + '##INFO=<ID=DP,Number=1,Type=Integer,Description="d">\n'
+                 + '##INFO=<ID=DB,Number=0,Type=Flag,Description="f">\n' + cols
+                 + "1\t10\t.\tA\tG\t50\tPASS\tDP=7;DB\n")
+    b = tmp_path / "b.vcf"
+    b.write_text(head + '##INFO=<ID=XX,Number=1,Type=String,Description="x">\n' + cols
+                 + "1\t20\t.\tC\tT\t.\tPASS\tXX=hi\n")
+    ds = gf.dataset([a, b])
+    info = ds.schema.field("info").type
+    assert [info.field(i).name for i in range(info.num_fields)] == ["DP", "DB", "XX"]
+    # a flag is never null in its own file, but b.vcf has no DB: null there, so nullable
+    assert not gf.dataset(a).schema.field("info").type.field("DB").nullable
+    assert info.field("DB").nullable
+    t = ds.to_table(columns=["pos", "info"])
+    assert t.column("info").to_pylist() == [{"DP": 7, "DB": True, "XX": None},
+                                            {"DP": None, "DB": None, "XX": "hi"}]
+    t.validate(full=True)
+    assert ds.to_table(filter="info.XX == 'hi'").column("pos").to_pylist() == [20]
