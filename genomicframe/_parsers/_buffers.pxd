@@ -42,10 +42,16 @@ cdef inline void buf_free(Buf* b) noexcept nogil:
 
 
 cdef inline int buf_bytes(Buf* b, const char* src, Py_ssize_t n) noexcept nogil:
-    if buf_reserve(b, n):
+    cdef Py_ssize_t i
+    cdef char* d
+    if b.len + n > b.cap and buf_reserve(b, n):
         return -1
-    if n:
-        memcpy(b.data + b.len, src, n)
+    d = b.data + b.len
+    if n <= 16:   # short strings: a loop beats a memcpy call
+        for i in range(n):
+            d[i] = src[i]
+    else:
+        memcpy(d, src, n)
     b.len += n
     return 0
 

@@ -90,6 +90,8 @@ cdef struct KeySpec:
 cdef struct Cfg:
     int want
     int need_end
+    int has_end           # the header knows INFO/END (as an Integer)
+    int end_col           # INFO column of END when it is decoded anyway (no end pushdown), or -1
     int ninfo
     KeySpec* info
     int nfmt
@@ -200,7 +202,7 @@ cdef class Config:
 
     def __init__(self, int want, bint need_end, list info, list fmt, int nsamples,
                  slots, chroms=None, filters=None, pos=None, start=None, end=None,
-                 qual=None):
+                 qual=None, bint has_end=True, int end_col=-1):
         """``info``/``fmt``: lists of ``(key bytes, kind, is_list)``; ``slots``: per header
         sample its output slot or -1; ``chroms``/``filters``: allowed byte strings or None;
         range arguments: objects with lo/hi/lo_inclusive/hi_inclusive or None."""
@@ -208,6 +210,8 @@ cdef class Config:
         self._keep = []
         self.c.want = want
         self.c.need_end = need_end
+        self.c.has_end = has_end
+        self.c.end_col = end_col
         self.c.ninfo = len(info)
         self.c.info = <KeySpec*>calloc(max(1, len(info)), sizeof(KeySpec))
         self.c.nfmt = len(fmt)
@@ -287,7 +291,7 @@ cdef class Parsed:
     cdef Buf fmt_map     # int32: FORMAT key position -> column (or -1)
     cdef int fmt_nkeys
     cdef int fmt_gt      # position of GT in FORMAT or -1
-    cdef int hint
+    cdef int hints[32]   # INFO column of the k-th key of the previous row
 
     def __cinit__(self, Config cfg):
         cdef int i
@@ -315,6 +319,8 @@ cdef class Parsed:
             raise MemoryError()
         self.last_chrom_ok = -1
         self.fmt_nkeys = -1
+        for i in range(32):
+            self.hints[i] = -1
 
     def __dealloc__(self):
         cdef int i
@@ -336,6 +342,27 @@ cdef class Parsed:
         buf_free(&self.qual); buf_free(&self.qual_valid); buf_free(&self.filt_loff)
         buf_free(&self.filt_soff); buf_free(&self.filt_data); buf_free(&self.last_chrom)
         buf_free(&self.fmt_text); buf_free(&self.fmt_map)
+
+    def reserve(self, Py_ssize_t nbytes):
+        """Pre-size the fixed and INFO buffers for about ``nbytes`` of input (fewer reallocs)."""
+        cdef Py_ssize_t rows = nbytes // 64 + 16
+        cdef int i
+        cdef Col* c
+        if (buf_reserve(&self.pos, rows * 8) or buf_reserve(&self.end, rows * 8)
+                or buf_reserve(&self.chrom_off, rows * 4) or buf_reserve(&self.chrom_data, rows * 6)
+                or buf_reserve(&self.id_off, rows * 4) or buf_reserve(&self.id_valid, rows)
+                or buf_reserve(&self.ref_off, rows * 4) or buf_reserve(&self.ref_data, rows * 2)
+                or buf_reserve(&self.alt_loff, rows * 4) or buf_reserve(&self.alt_soff, rows * 4)
+                or buf_reserve(&self.alt_data, rows * 2) or buf_reserve(&self.qual, rows * 4)
+                or buf_reserve(&self.qual_valid, rows) or buf_reserve(&self.filt_loff, rows * 4)
+                or buf_reserve(&self.filt_soff, rows * 4) or buf_reserve(&self.filt_data, rows * 5)):
+            raise MemoryError()
+        for i in range(self.c.ninfo):
+            c = &self.cols[i]
+            if (buf_reserve(&c.vals, rows * 4) or buf_reserve(&c.vvalid, rows)
+                    or (c.is_list and (buf_reserve(&c.loff, rows * 4)
+                                       or buf_reserve(&c.lvalid, rows)))):
+                raise MemoryError()
 
     def fixed(self, str name):
         """Take the buffers of a fixed column (ownership moves to the returned objects)."""
@@ -371,9 +398,27 @@ cdef class Parsed:
 # -- kernels ---------------------------------------------------------------------------------
 
 cdef inline const char* find(const char* p, const char* e, char ch) noexcept nogil:
-    """First ``ch`` in [p, e), or e."""
-    cdef const char* q = <const char*>memchr(p, ch, e - p)
+    """First ``ch`` in [p, e), or e: a loop over the first bytes (most fields are short and a
+    memchr call costs more), then memchr."""
+    cdef const char* stop = p + 16 if e - p > 16 else e
+    cdef const char* q
+    while p < stop:
+        if p[0] == ch:
+            return p
+        p += 1
+    if p >= e:
+        return e
+    q = <const char*>memchr(p, ch, e - p)
     return q if q != NULL else e
+
+
+cdef inline bint same(const char* a, const char* b, Py_ssize_t n) noexcept nogil:
+    """``a[:n] == b[:n]`` for short keys."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        if a[i] != b[i]:
+            return False
+    return True
 
 
 cdef inline bint is_dot(const char* s, const char* e) noexcept nogil:
@@ -465,25 +510,103 @@ cdef inline int close_list(Col* c, uint8_t valid) noexcept nogil:
     return buf_i32(&c.loff, <int32_t>c.nleaf)
 
 
-cdef int value(Col* c, const char* s, const char* e) noexcept nogil:
-    """One INFO value or FORMAT sample value: a scalar, or a ','-separated list."""
+cdef inline const char* delim(const char* s, const char* e, char stop) noexcept nogil:
+    """First ',' or ``stop`` in [s, e), or e."""
+    while s < e and s[0] != 44 and s[0] != stop:
+        s += 1
+    return s
+
+
+cdef inline int int_item(Col* c, const char** ps, const char* e, char stop) noexcept nogil:
+    """One integer (or '.') at ``*ps`` in a single pass; ``*ps`` moves to the delimiter."""
+    cdef const char* s = ps[0]
+    cdef bint neg = False
+    cdef int64_t v = 0
+    cdef int nd = 0
+    cdef unsigned int d
+    if s < e and s[0] == 46:
+        s += 1
+        if s < e and s[0] != 44 and s[0] != stop:
+            return 1
+        ps[0] = s
+        return leaf_null(c)
+    if s < e and (s[0] == 45 or s[0] == 43):
+        neg = s[0] == 45
+        s += 1
+        if s >= e or <unsigned int>(<unsigned char>s[0] - 48) > 9:
+            return 1
+    while s < e:
+        d = <unsigned char>s[0] - 48
+        if d > 9:
+            break
+        if nd < 18:
+            v = v * 10 + d
+        nd += 1
+        s += 1
+    if s < e and s[0] != 44 and s[0] != stop:
+        return 1
+    ps[0] = s
+    if nd == 0:
+        return leaf_null(c)
+    if neg:
+        v = -v
+    if nd > 10 or v > 2147483647 or v < INT32_MIN_VALID:
+        return leaf_null(c)   # htslib: extreme values are read as missing
+    c.nleaf += 1
+    if buf_u8(&c.vvalid, 1):
+        return -1
+    return buf_i32(&c.vals, <int32_t>v)
+
+
+cdef int value_to(Col* c, const char* s, const char* e, char stop, const char** endp) noexcept nogil:
+    """One INFO value or FORMAT sample value starting at ``s``, ending at ``stop`` or ``e``.
+
+    A scalar, or a ','-separated list; ``*endp`` is set to where it ended.
+    Returns 0, -1 (out of memory) or 1 (does not match the header)."""
     cdef const char* t
     cdef int st
     if not c.is_list:
-        if c.kind != _K_STR and memchr(s, 44, e - s) != NULL:
+        if c.kind == _K_STR or c.kind == _K_FLAG:
+            t = find(s, e, stop)
+            endp[0] = t
+            return leaf(c, s, t)
+        if c.kind == _K_INT:
+            st = int_item(c, &s, e, stop)
+        else:
+            t = delim(s, e, stop)
+            st = leaf(c, s, t)
+            s = t
+        endp[0] = s
+        if st == 0 and s < e and s[0] == 44:
             return 1   # several values where the header says Number=1
-        return leaf(c, s, e)
-    if s == e:
+        return st
+    if s >= e or s[0] == stop:
+        endp[0] = s
         return close_list(c, 1)   # "KEY=" : an empty list (htslib)
     while True:
-        t = find(s, e, 44)
-        st = leaf(c, s, t)
+        if c.kind == _K_INT:
+            st = int_item(c, &s, e, stop)
+        else:
+            t = delim(s, e, stop)
+            st = leaf(c, s, t)
+            s = t
         if st:
+            endp[0] = s
             return st
-        if t >= e:
+        if s >= e or s[0] != 44:
             break
-        s = t + 1
+        s += 1
+    endp[0] = s
     return close_list(c, 1)
+
+
+cdef inline int value(Col* c, const char* s, const char* e) noexcept nogil:
+    """A value that is all of [s, e)."""
+    cdef const char* t
+    cdef int st = value_to(c, s, e, 0, &t)
+    if st == 0 and t != e:
+        return 1
+    return st
 
 
 cdef inline int missing(Col* c) noexcept nogil:
@@ -738,15 +861,16 @@ cdef bint filter_pass(Cfg* c, const char* s, const char* e) noexcept nogil:
         s = t + 1
 
 
-cdef int lookup_info(Parsed r, const char* k, Py_ssize_t n) noexcept nogil:
+cdef inline int lookup_info(Parsed r, int pos, const char* k, Py_ssize_t n) noexcept nogil:
+    """INFO column of key [k, k+n) (-1 if not requested); rows usually repeat the key order
+    of the previous row, so the column found for the same position is tried first."""
     cdef Cfg* c = r.c
-    cdef int j, h = r.hint
-    if h < c.ninfo and c.info[h].keylen == n and memcmp(c.info[h].key, k, n) == 0:
-        r.hint = h + 1
+    cdef int j, h = r.hints[pos & 31]
+    if h >= 0 and c.info[h].keylen == n and same(c.info[h].key, k, n):
         return h
     for j in range(c.ninfo):
-        if c.info[j].keylen == n and memcmp(c.info[j].key, k, n) == 0:
-            r.hint = j + 1
+        if c.info[j].keylen == n and same(c.info[j].key, k, n):
+            r.hints[pos & 31] = j
             return j
     return -1
 
@@ -758,11 +882,11 @@ cdef int parse_line(Parsed r, const char* p, const char* le) noexcept nogil:
     cdef const char* q = p
     cdef const char* t
     cdef const char* ks
-    cdef const char* ke
+    cdef const char* e7
     cdef const char* bs = NULL
     cdef const char* be = NULL
-    cdef int i, nf, st, j
-    cdef int64_t pos, endv = 0, row, bad_col = -1, nallele
+    cdef int i, nf, st, j, kpos
+    cdef int64_t pos, endv = 0, row, bad_col = -1, nallele, iv
     cdef double qv = 0
     cdef bint has_qual
     cdef float qf = 0
@@ -796,7 +920,7 @@ cdef int parse_line(Parsed r, const char* p, const char* le) noexcept nogil:
         return 0
     if c.start.on and not rng_ok(&c.start, <double>(pos - 1)):
         return 0
-    has_qual = not is_dot(fs[5], fe[5])
+    has_qual = (c.want & _W_QUAL or c.qual.on) and not is_dot(fs[5], fe[5])
     if has_qual:
         if parse_f64(fs[5], fe[5], &qv) != NUM_OK:
             r.err_start, r.err_end = fs[5] - p, fe[5] - p
@@ -808,7 +932,8 @@ cdef int parse_line(Parsed r, const char* p, const char* le) noexcept nogil:
         return 0
     if c.need_end:
         # INFO/END when it is an integer not before POS - 1, else the REF length
-        if not info_end(fs[7], fe[7], &endv) or endv < pos - 1:
+        if c.end_col >= 0 or not c.has_end or not info_end(fs[7], fe[7], &endv) \
+                or endv < pos - 1:
             endv = pos - 1 + (fe[3] - fs[3])
         if c.end.on and not rng_ok(&c.end, <double>endv):
             return 0
@@ -817,8 +942,6 @@ cdef int parse_line(Parsed r, const char* p, const char* le) noexcept nogil:
     if c.want & _W_CHROM and push_str(&r.chrom_off, &r.chrom_data, fs[0], fe[0]):
         return ST_NOMEM
     if c.want & _W_POS and buf_i64(&r.pos, pos):
-        return ST_NOMEM
-    if c.want & _W_END and buf_i64(&r.end, endv):
         return ST_NOMEM
     if c.want & _W_ID:
         if is_dot(fs[2], fe[2]):
@@ -839,33 +962,46 @@ cdef int parse_line(Parsed r, const char* p, const char* le) noexcept nogil:
         return ST_NOMEM
     if c.ninfo:
         q = fs[7]
-        if not is_dot(q, fe[7]):
-            r.hint = 0
-            while q < fe[7]:
-                t = find(q, fe[7], 59)
+        e7 = fe[7]
+        if not is_dot(q, e7):
+            kpos = 0
+            while q < e7:
                 ks = q
-                ke = find(q, t, 61)
-                j = lookup_info(r, ks, ke - ks)
+                while q < e7 and q[0] != 61 and q[0] != 59:   # '=' ';'
+                    q += 1
+                j = lookup_info(r, kpos, ks, q - ks)
+                kpos += 1
                 if j >= 0 and r.cols[j].stamp != row:
                     col = &r.cols[j]
                     col.stamp = row
-                    if ke < t:
-                        st = value(col, ke + 1, t)
+                    if q < e7 and q[0] == 61:
+                        st = value_to(col, q + 1, e7, 59, &q)
                     elif col.kind == _K_FLAG:
-                        st = leaf(col, ke, t)
+                        st = leaf(col, q, q)
                     else:
                         st = missing(col)
                     if st == 1:
+                        t = find(q, e7, 59)
                         r.err_start, r.err_end = ks - p, t - p
                         r.err_value = j
                         return ST_BAD_INFO
                     if st:
                         return ST_NOMEM
-                q = t + 1
+                elif q < e7 and q[0] == 61:
+                    q = find(q, e7, 59)
+                q += 1
         for j in range(c.ninfo):
             if r.cols[j].stamp != row:
                 if missing(&r.cols[j]):
                     return ST_NOMEM
+        if c.end_col >= 0:   # END was decoded above: take it from there
+            col = &r.cols[c.end_col]
+            if (<uint8_t*>col.vvalid.data)[col.nleaf - 1]:
+                iv = (<int32_t*>col.vals.data)[col.nleaf - 1]
+                if iv >= pos - 1:
+                    endv = iv
+    if c.want & _W_END and buf_i64(&r.end, endv):
+        return ST_NOMEM
     if c.nfmt:
         if nf == 9:
             t = find(fs[8], le, 9)
@@ -934,9 +1070,13 @@ cdef int parse_buffer(Parsed r, const char* data, Py_ssize_t n) noexcept nogil:
     return 0
 
 
-def parse_chunk(Config cfg, const uint8_t[::1] data):
-    """Parse whole lines into a new :class:`Parsed` (GIL released while parsing)."""
-    cdef Parsed r = Parsed(cfg)
+def parse_chunk(Config cfg, const uint8_t[::1] data, Parsed into=None):
+    """Parse whole lines into a new :class:`Parsed`, or append them to ``into``.
+
+    The GIL is released while parsing.  ``lines`` and ``err_line`` count every
+    line given to the same :class:`Parsed`; ``err_start``/``err_end`` are offsets
+    in ``data``."""
+    cdef Parsed r = Parsed(cfg) if into is None else into
     cdef Py_ssize_t n = data.shape[0]
     cdef const char* p
     if n:

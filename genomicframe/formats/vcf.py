@@ -235,6 +235,54 @@ def _ordered(func, chunks, threads: int):
 
 # -- errors ----------------------------------------------------------------------------------
 
+#: inflated bytes parsed as one unit (one kernel call sequence, one record batch)
+GROUP_BYTES = 4 << 20
+
+
+def _groups(chunks, target: int = GROUP_BYTES):
+    """Consecutive chunks gathered into lists of about ``target`` bytes (no copies)."""
+    group: list = []
+    size = 0
+    for c in chunks:
+        group.append(c)
+        size += len(c.data)
+        if size >= target:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
+
+
+class _Result:
+    """What a worker returns for one group: status, line counts and the payload."""
+
+    __slots__ = ("status", "lines", "err_line", "err_start", "err_end", "err_value", "piece",
+                 "payload")
+
+    def __init__(self, status=0, lines=0, err_line=0, err_start=0, err_end=0, err_value=0,
+                 piece=0, payload=None):
+        self.status = status
+        self.lines = lines
+        self.err_line = err_line
+        self.err_start = err_start
+        self.err_end = err_end
+        self.err_value = err_value
+        self.piece = piece
+        self.payload = payload
+
+
+def _run(path, names, groups, threads: int, work) -> Iterator:
+    """Run ``work`` over groups in order; raise on the first malformed line; yield payloads."""
+    line = None
+    for group, res in _ordered(work, groups, threads):
+        base = group[0].line if group[0].line is not None else line
+        if res.status:
+            _raise(res.status, path, group[res.piece], base, res.err_line, res.err_start,
+                   res.err_end, res.err_value, names)
+        line = base + res.lines if base is not None else None
+        yield res.payload
+
+
 def _raise(status: int, path, chunk, line_base, err_line, start, end, value, names=None):
     data = chunk.data
     token = bytes(data[start:end])[:200].decode("utf-8", "replace")
@@ -358,6 +406,12 @@ class _Plan:
         for j, i in enumerate(self.sel):
             slots[i] = j
         enc = lambda vals: [str(v).encode() for v in vals]  # noqa: E731
+        end_def = hdr.info.get("END")
+        has_end = end_def is not None and end_def.type == "Integer" and not end_def.is_list
+        # END is read from the decoded INFO column unless the end pushdown needs it first
+        end_col = -1
+        if has_end and "end" not in ranges:
+            end_col = next((i for i, (k, _, _) in enumerate(self.info) if k == "END"), -1)
         self.config = _k.Config(
             want, need_end,
             [(k.encode(), kind, lst) for k, kind, lst in self.info],
@@ -366,10 +420,18 @@ class _Plan:
             chroms=enc(pd.isin["chrom"]) if "chrom" in pd.isin else None,
             filters=enc(pd.isin["filter"]) if "filter" in pd.isin else None,
             pos=ranges.get("pos"), start=ranges.get("start"), end=ranges.get("end"),
-            qual=ranges.get("qual"))
+            qual=ranges.get("qual"), has_end=has_end, end_col=end_col)
 
-    def parse(self, chunk):
-        return _k.parse_chunk(self.config, chunk.data)
+    def work(self, group) -> _Result:
+        """Parse a group of chunks and assemble its record batch (runs on a worker thread)."""
+        r = _k.Parsed(self.config)
+        r.reserve(sum(len(c.data) for c in group))
+        for i, chunk in enumerate(group):
+            r = _k.parse_chunk(self.config, chunk.data, r)
+            if r.status:
+                return _Result(r.status, r.lines, r.err_line, r.err_start, r.err_end,
+                               r.err_value, i)
+        return _Result(lines=r.lines, payload=self.batch(r) if r.nrows else None)
 
     def batch(self, r) -> pa.RecordBatch:
         n = r.nrows
@@ -413,23 +475,6 @@ class _Plan:
             empty = pa.RecordBatch.from_struct_array(_arrow.structs({}, length=n))
             return empty.replace_schema_metadata(self.schema.metadata)
         return pa.RecordBatch.from_arrays([cols[c] for c in self.columns], schema=self.schema)
-
-
-def _run(plan, chunks, threads: int, work) -> Iterator:
-    """Parse chunks in order; raise on the first malformed line; yield ``(chunk, result)``."""
-    line = None
-    for chunk, r in _ordered(work, chunks, threads):
-        base = chunk.line if chunk.line is not None else line
-        status = r.status if hasattr(r, "status") else r[0]
-        if status:
-            if hasattr(r, "status"):
-                args = (r.err_line, r.err_start, r.err_end, r.err_value)
-            else:
-                args = (r[3], r[4], r[5], r[6])
-            _raise(status, plan.path, chunk, base, *args, names=getattr(plan, "names", None))
-        lines = r.lines if hasattr(r, "lines") else r[2]
-        line = base + lines if base is not None else None
-        yield chunk, r
 
 
 # -- the format ------------------------------------------------------------------------------
@@ -511,10 +556,10 @@ class VcfFormat(FileFormat):
     def _batches(self, plan, fragment, batch_size, nthreads, threads):
         if plan.empty:
             return
-        for _, r in _run(plan, _chunks(fragment, threads), nthreads, plan.parse):
-            if r.nrows == 0:
+        for b in _run(plan.path, plan.names, _groups(_chunks(fragment, threads)), nthreads,
+                      plan.work):
+            if b is None:
                 continue
-            b = plan.batch(r)
             if b.num_rows <= batch_size:
                 yield b
             else:
@@ -570,24 +615,27 @@ def genotype_array(source, samples=None, *, threads: int | None = None,
     wide = dtype == np.dtype(np.int16)
     state = {"ploidy": max(1, int(ploidy))}
 
-    class _P:
-        path = fragment.path
-        names = None
+    def work(group) -> _Result:
+        out = []
+        lines = 0
+        for i, chunk in enumerate(group):
+            while True:
+                p = state["ploidy"]
+                st, n, nl, eline, estart, eend, evalue, buf = _k.gt_chunk(chunk.data, slots, nsel,
+                                                                         p, wide)
+                if st == _k.Status.ST_PLOIDY:
+                    with _pools_lock:
+                        state["ploidy"] = max(state["ploidy"], evalue)
+                    continue
+                break
+            if st:
+                return _Result(st, lines + nl, lines + eline, estart, eend, evalue, i)
+            lines += nl
+            out.append(np.frombuffer(buf, dtype=dtype).reshape(n, nsel, p))
+        return _Result(lines=lines, payload=out)
 
-    def work(chunk):
-        while True:
-            p = state["ploidy"]
-            res = _k.gt_chunk(chunk.data, slots, nsel, p, wide)
-            if res[0] == _k.Status.ST_PLOIDY:
-                with _pools_lock:
-                    state["ploidy"] = max(state["ploidy"], res[6])
-                continue
-            return res + (p,)
-
-    parts = []
-    for _, res in _run(_P, _chunks(fragment, threads), nthreads, work):
-        n, buf, p = res[1], res[7], res[8]
-        parts.append(np.frombuffer(buf, dtype=dtype).reshape(n, nsel, p))
+    parts = [a for out in _run(fragment.path, None, _groups(_chunks(fragment, threads)),
+                               nthreads, work) for a in out]
     width = state["ploidy"]
     if not parts:
         return np.empty((0, nsel, width), dtype=dtype)
