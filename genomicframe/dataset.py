@@ -278,7 +278,7 @@ class Fragment:
         full = _and_all([self._filter, filter, self._owner])
         key = (fmt.name, str(full))
         plan = plans.get(key)
-        if plan is None:
+        if plan is None or not _same(plan.filter, full):
             plan = plans[key] = _ex.plan(full, schema, fmt.pushdown_columns)
         if plan.empty:
             return
@@ -306,6 +306,10 @@ class Fragment:
             if full is not None:
                 b = b.filter(full)
             yield b.select(base) if base != read_cols else b
+
+
+def _same(a, b) -> bool:
+    return a is b or (a is not None and b is not None and a.equals(b))
 
 
 def _and_all(exprs):

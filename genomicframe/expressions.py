@@ -854,8 +854,15 @@ def plan(filter, schema, pushdown_columns=frozenset()) -> Plan:
     if filter is None:
         return Plan()
     tree = _tree(filter)
-    if tree is None:
-        return Plan(filter=filter, terms=[Term(filter)], understood=False)
+    if tree is not None:
+        try:
+            return _plan(filter, tree, schema, pushdown_columns)
+        except Exception:  # an expression shape this module does not know: push nothing
+            pass
+    return Plan(filter=filter, terms=[Term(filter)], understood=False)
+
+
+def _plan(filter, tree: _Tree, schema, pushdown_columns) -> Plan:
     deriver = _Deriver(schema)
     cons = deriver.derive(tree.root)
     # a Range keeps NaN (Range.contains), so an empty range on a float column still passes NaN
