@@ -52,6 +52,14 @@ def test_lazy_pushdown_reaches_the_parser(toy_path, full):
     assert not call["pushdown"].ranges["qual"].contains(29.0)
 
 
+def test_lazy_is_in_uses_the_index(toy_path, full):
+    lf = gf.scan(toy_path).to_polars(lazy=True)
+    toy.CALLS.clear()
+    pred = pl.col("chrom").is_in(["chr1", "chrX"]) & (pl.col("pos") < 300)
+    assert lf.filter(pred).collect().equals(full.filter(pred))
+    assert sorted(c["spec"].region[0] for c in toy.CALLS) == ["chr1", "chrX"]
+
+
 def test_lazy_limit_stops_early(toy_path, full):
     lf = gf.scan(toy_path, target_size=600).to_polars(lazy=True)
     toy.CALLS.clear()
@@ -79,6 +87,9 @@ def test_polars_predicate_translation(toy_path):
     e = to_arrow_filter((pl.col("pos") < 5) & pl.col("name").str.starts_with("x"), schema)
     assert e.equals(f("pos") < 5)
     assert to_arrow_filter((pl.col("pos") < 5) | pl.col("name").str.starts_with("x"), schema) is None
+    assert to_arrow_filter(pl.col("chrom").is_in(["chr1", "chrX"]), schema).equals(
+        f("chrom").isin(["chr1", "chrX"]))
+    assert to_arrow_filter(pl.col("pos").is_in([1, None]), schema) is None
     assert to_arrow_filter(pl.col("info").struct.field("AF") >= 0.5, schema).equals(
         (f("info", "AF") >= 0.5) | (f("info", "AF") != f("info", "AF")))
 

@@ -6,8 +6,8 @@ its predicate and a row limit:
 
 * the columns go to the parser (plus those the predicate reads);
 * the predicate is translated, where it can be, to a pyarrow Expression
-  (comparisons of a column or struct field with a literal, ``&``, ``|``,
-  ``~``, ``is_null``/``is_not_null``) that is implied by it, so the scan can
+  (comparisons of a column or struct field with a literal, ``is_in``,
+  ``&``, ``|``, ``~``, ``is_null``/``is_not_null``) that is implied by it, so the scan can
   use the index and the parser's pushdown; then every batch is filtered with
   the polars predicate itself.  Polars does not filter again after a source
   that accepted its predicate, so the source is exact by construction, with
@@ -150,6 +150,30 @@ def _convert(node, schema):
             return _field(args[0], schema)[0].is_null(), True
         if fn == {"Boolean": "IsNotNull"} and len(args) == 1:
             return _field(args[0], schema)[0].is_valid(), True
+        if isinstance(fn, dict) and isinstance(fn.get("Boolean"), dict) and \
+                "IsIn" in fn["Boolean"] and len(args) == 2:
+            return _isin(args[0], args[1], schema), True
+    raise _Unknown
+
+
+def _isin(column, values, schema):
+    """``col.is_in([...])``: polars sends the values as an Arrow IPC stream inside the literal."""
+    import pyarrow as pa
+
+    col, typ = _field(column, schema)
+    try:
+        raw = bytes(values["Literal"]["Scalar"]["List"])
+        items = pa.ipc.open_stream(raw).read_all().column(0).to_pylist()
+    except (KeyError, TypeError, ValueError, pa.ArrowException):
+        raise _Unknown from None
+    if any(v is None for v in items):
+        raise _Unknown  # whether null matches null depends on nulls_equal
+    is_str = pa.types.is_string(typ) or pa.types.is_large_string(typ)
+    if is_str and all(isinstance(v, str) for v in items):
+        return col.isin(items)
+    if (pa.types.is_integer(typ) and items
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in items)):
+        return col.isin(pa.array(items, typ))
     raise _Unknown
 
 
