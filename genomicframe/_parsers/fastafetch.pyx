@@ -10,41 +10,48 @@ Nothing here allocates per record except the output buffers; no numpy needed.
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, free, qsort
 from libc.string cimport memcmp, memcpy
+from genomicframe._parsers._namehash cimport name_hash
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 
 from array import array
 
 cdef enum:
-    NCOL = 8
-    F_HDR = 0
-    F_SEQ = 1
-    F_LEN = 2
-    F_END = 3
-    F_LINEW = 4
-    F_LINEB = 5
-    F_LINE = 6
-    F_FLAGS = 7
     FLAG_ODD_BYTES = 2
 
 
+cdef struct Key:
+    # one .gfi hash-table entry (48 bytes; layout in genomicframe/fasta/gfi.py)
+    uint64_t hash
+    uint64_t seq_off
+    uint64_t length
+    uint64_t name_off
+    uint32_t name_len
+    uint32_t line_bases
+    uint32_t line_width
+    uint32_t flags
+
+
 cdef inline uint64_t _hash(const uint8_t* p, Py_ssize_t n) noexcept nogil:
-    # identical to genomicframe._parsers.fastaidx._hash
-    cdef uint64_t h = 14695981039346656037ULL
-    cdef Py_ssize_t i
-    for i in range(n):
-        h = (h ^ p[i]) * 1099511628211ULL
-    h ^= h >> 33
-    h *= 0xff51afd7ed558ccdULL
-    h ^= h >> 33
-    h *= 0xc4ceb9fe1a85ec53ULL
-    h ^= h >> 33
-    return h
+    return name_hash(p, n)
 
 
 cdef struct KeyIdx:
     int64_t key
     int64_t idx
+
+
+cdef struct HashIdx:
+    uint64_t key
+    int64_t idx
+
+
+cdef int _cmp_hashidx(const void* a, const void* b) noexcept nogil:
+    cdef const HashIdx* x = <const HashIdx*>a
+    cdef const HashIdx* y = <const HashIdx*>b
+    if x.key != y.key:
+        return -1 if x.key < y.key else 1
+    return -1 if x.idx < y.idx else (1 if x.idx > y.idx else 0)
 
 
 cdef int _cmp_keyidx(const void* a, const void* b) noexcept nogil:
@@ -78,50 +85,44 @@ def argsort_int64(const int64_t[::1] keys):
 
 
 cdef class GfiView:
-    """Typed access to the sections of a mapped ``.gfi`` buffer (kept alive by this object)."""
+    """Typed access to the sections of a mapped ``.gfi`` buffer (kept alive by this object).
+
+    Records are addressed by key number (their position in the hash table).
+    """
     cdef object buf
     cdef const uint8_t* base
-    cdef const int64_t* rows
-    cdef const uint64_t* name_off
-    cdef const uint8_t* blob
-    cdef const uint64_t* hashes
-    cdef const uint8_t* order
+    cdef const Key* keys
     cdef const uint64_t* dirs
+    cdef const uint8_t* blob
+    cdef const uint64_t* spans
+    cdef const uint64_t* forder
     cdef const uint64_t* coff
     cdef const uint64_t* uoff
-    cdef readonly int64_t n_records, n_keys, n_blocks
-    cdef readonly int dir_bits, order_width
+    cdef readonly int64_t n_keys, n_blocks
+    cdef readonly int dir_bits
 
-    def __cinit__(self, const uint8_t[::1] buf, int64_t n_records, int64_t n_keys,
-                  int dir_bits, int order_width, int64_t n_blocks, int64_t off_rows,
-                  int64_t off_names, int64_t off_blob, int64_t off_hashes, int64_t off_order,
-                  int64_t off_dir, int64_t off_blocks):
+    def __cinit__(self, const uint8_t[::1] buf, int64_t n_keys, int dir_bits, int64_t n_blocks,
+                  int64_t off_keys, int64_t off_dir, int64_t off_blob, int64_t off_spans,
+                  int64_t off_forder, int64_t off_blocks):
         # offsets and sizes were validated by the Python reader (genomicframe.fasta.gfi)
+        if sizeof(Key) != 48:
+            raise RuntimeError("unexpected .gfi key layout")
         self.buf = buf
         self.base = &buf[0]
-        self.rows = <const int64_t*>(self.base + off_rows)
-        self.name_off = <const uint64_t*>(self.base + off_names)
-        self.blob = self.base + off_blob
-        self.hashes = <const uint64_t*>(self.base + off_hashes)
-        self.order = self.base + off_order
+        self.keys = <const Key*>(self.base + off_keys)
         self.dirs = <const uint64_t*>(self.base + off_dir)
+        self.blob = self.base + off_blob
+        self.spans = <const uint64_t*>(self.base + off_spans)
+        self.forder = <const uint64_t*>(self.base + off_forder)
         self.coff = <const uint64_t*>(self.base + off_blocks)
         self.uoff = self.coff + n_blocks + 1
-        self.n_records = n_records
         self.n_keys = n_keys
         self.n_blocks = n_blocks
         self.dir_bits = dir_bits
-        self.order_width = order_width
 
-    cdef inline int64_t _order(self, uint64_t k) noexcept nogil:
-        if self.order_width == 4:
-            return (<const uint32_t*>self.order)[k]
-        return (<const int64_t*>self.order)[k]
-
-    cdef int64_t _find(self, const uint8_t* name, Py_ssize_t n) noexcept nogil:
-        cdef uint64_t h = _hash(name, n)
+    cdef int64_t _find(self, uint64_t h, const uint8_t* name, Py_ssize_t n) noexcept nogil:
         cdef uint64_t lo, hi, mid, b
-        cdef int64_t r
+        cdef const Key* k
         if self.n_keys == 0:
             return -1
         if self.dir_bits:
@@ -133,43 +134,76 @@ cdef class GfiView:
             hi = self.n_keys
         while lo < hi:
             mid = (lo + hi) >> 1
-            if self.hashes[mid] < h:
+            if self.keys[mid].hash < h:
                 lo = mid + 1
             else:
                 hi = mid
-        while lo < <uint64_t>self.n_keys and self.hashes[lo] == h:
-            r = self._order(lo)
-            if <int64_t>(self.name_off[r + 1] - self.name_off[r]) == n and \
-                    memcmp(self.blob + self.name_off[r], name, n) == 0:
-                return r
+        while lo < <uint64_t>self.n_keys and self.keys[lo].hash == h:
+            k = self.keys + lo
+            if k.name_len == n and memcmp(self.blob + k.name_off, name, n) == 0:
+                return lo
             lo += 1
         return -1
 
     def lookup(self, list names):
-        """Record number of every name (``bytes``) in ``names``; -1 when absent -> ``array('q')``."""
+        """Key number of every name (``bytes``) in ``names``; -1 when absent -> ``array('q')``.
+
+        Queries are hashed, then resolved in hash order, so the table and the
+        names are read front to back whatever the order of the request.
+        """
         cdef Py_ssize_t i, m = PyList_GET_SIZE(names)
         out = array("q", bytes(8 * m))
         cdef int64_t[::1] o = out
         cdef object item
-        for i in range(m):
-            item = <object>PyList_GET_ITEM(names, i)
-            if not isinstance(item, bytes):
-                raise TypeError("names must be bytes")
-            o[i] = self._find(<const uint8_t*>PyBytes_AS_STRING(item), PyBytes_GET_SIZE(item))
+        cdef HashIdx* q = <HashIdx*>malloc((m + 1) * sizeof(HashIdx))
+        cdef const char** ptr = <const char**>malloc((m + 1) * sizeof(char*))
+        cdef Py_ssize_t* ln = <Py_ssize_t*>malloc((m + 1) * sizeof(Py_ssize_t))
+        if q == NULL or ptr == NULL or ln == NULL:
+            free(q)
+            free(ptr)
+            free(ln)
+            raise MemoryError()
+        try:
+            for i in range(m):
+                item = <object>PyList_GET_ITEM(names, i)
+                if not isinstance(item, bytes):
+                    raise TypeError("names must be bytes")
+                ptr[i] = PyBytes_AS_STRING(item)
+                ln[i] = PyBytes_GET_SIZE(item)
+            with nogil:
+                for i in range(m):
+                    q[i].key = _hash(<const uint8_t*>ptr[i], ln[i])
+                    q[i].idx = i
+                qsort(q, m, sizeof(HashIdx), _cmp_hashidx)
+                for i in range(m):
+                    o[q[i].idx] = self._find(q[i].key, <const uint8_t*>ptr[q[i].idx],
+                                             ln[q[i].idx])
+        finally:
+            free(q)
+            free(ptr)
+            free(ln)
         return out
 
-    def name(self, int64_t r):
-        """Name of record ``r`` (bytes)."""
-        if not 0 <= r < self.n_records:
-            raise IndexError(r)
-        return PyBytes_FromStringAndSize(<const char*>self.blob + self.name_off[r],
-                                         self.name_off[r + 1] - self.name_off[r])
+    def name(self, int64_t k):
+        """Name of key ``k`` (bytes)."""
+        if not 0 <= k < self.n_keys:
+            raise IndexError(k)
+        return PyBytes_FromStringAndSize(<const char*>self.blob + self.keys[k].name_off,
+                                         self.keys[k].name_len)
 
-    def record(self, int64_t r):
-        """The 8 int64 fields of record ``r`` (see genomicframe._parsers.fastaidx.FIELDS)."""
-        if not 0 <= r < self.n_records:
-            raise IndexError(r)
-        return tuple(self.rows[r * NCOL + k] for k in range(NCOL))
+    def file_key(self, int64_t i):
+        """Key number of the ``i``-th indexed record in file order."""
+        if not 0 <= i < self.n_keys:
+            raise IndexError(i)
+        return <int64_t>self.forder[i]
+
+    def record(self, int64_t k):
+        """``(seq_off, length, line_bases, line_width, flags, hdr_off, rec_end)`` of key ``k``."""
+        if not 0 <= k < self.n_keys:
+            raise IndexError(k)
+        cdef const Key* e = self.keys + k
+        return (e.seq_off, e.length, e.line_bases, e.line_width, e.flags,
+                self.spans[2 * k], self.spans[2 * k + 1])
 
     def ranges(self, const int64_t[::1] recs, int64_t[::1] starts, int64_t[::1] ends,
                int64_t[::1] ubeg, int64_t[::1] uend):
@@ -182,34 +216,35 @@ cdef class GfiView:
         byte range up to its end, as htslib reads until it has enough bases.
         """
         cdef Py_ssize_t i, m = recs.shape[0]
-        cdef const int64_t* row
-        cdef int64_t s, e, ln, lb, lw
+        cdef const Key* e
+        cdef int64_t s, t, ln, lb, lw, so
         with nogil:
             for i in range(m):
-                row = self.rows + recs[i] * NCOL
-                ln = row[F_LEN]
-                lb = row[F_LINEB]
-                lw = row[F_LINEW]
+                e = self.keys + recs[i]
+                ln = e.length
+                lb = e.line_bases
+                lw = e.line_width
+                so = e.seq_off
                 s = starts[i]
-                e = ends[i]
-                if e < 0 or e > ln:
-                    e = ln
+                t = ends[i]
+                if t < 0 or t > ln:
+                    t = ln
                 if s < 0:
                     s = 0
-                if s > e:
-                    s = e
+                if s > t:
+                    s = t
                 starts[i] = s
-                ends[i] = e
-                if e == s or lb <= 0:
-                    ubeg[i] = row[F_SEQ]
-                    uend[i] = row[F_SEQ]
+                ends[i] = t
+                if t == s or lb <= 0:
+                    ubeg[i] = so
+                    uend[i] = so
                     ends[i] = s
                     continue
-                ubeg[i] = row[F_SEQ] + (s // lb) * lw + s % lb
-                if row[F_FLAGS] & FLAG_ODD_BYTES:
-                    uend[i] = row[F_END]
+                ubeg[i] = so + (s // lb) * lw + s % lb
+                if e.flags & FLAG_ODD_BYTES:
+                    uend[i] = self.spans[2 * recs[i] + 1]
                 else:
-                    uend[i] = row[F_SEQ] + ((e - 1) // lb) * lw + (e - 1) % lb + 1
+                    uend[i] = so + ((t - 1) // lb) * lw + (t - 1) % lb + 1
 
     def line_bases(self, const int64_t[::1] recs):
         """Bases per sequence line of each record -> ``array('q')``."""
@@ -217,15 +252,15 @@ cdef class GfiView:
         out = array("q", bytes(8 * m))
         cdef int64_t[::1] o = out
         for i in range(m):
-            o[i] = self.rows[recs[i] * NCOL + F_LINEB]
+            o[i] = self.keys[recs[i]].line_bases
         return out
 
     def record_spans(self, const int64_t[::1] recs, int64_t[::1] ubeg, int64_t[::1] uend):
         """Whole-record byte spans (header, sequence and newlines) of records."""
         cdef Py_ssize_t i, m = recs.shape[0]
         for i in range(m):
-            ubeg[i] = self.rows[recs[i] * NCOL + F_HDR]
-            uend[i] = self.rows[recs[i] * NCOL + F_END]
+            ubeg[i] = self.spans[2 * recs[i]]
+            uend[i] = self.spans[2 * recs[i] + 1]
 
     def block_of(self, int64_t u):
         """Index of the data block holding uncompressed offset ``u``."""

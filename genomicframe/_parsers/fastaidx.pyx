@@ -14,8 +14,9 @@ returns status codes; genomicframe.fasta.index turns them into exceptions.
 Finished records are kept as rows of :data:`NCOL` int64 fields, in file order.
 """
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
-from libc.stdlib cimport malloc, realloc, free
-from libc.string cimport memchr, memcpy
+from libc.stdlib cimport malloc, calloc, realloc, free
+from libc.string cimport memchr, memcpy, memcmp
+from genomicframe._parsers._namehash cimport name_hash
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
 
 # status codes (mirrored in genomicframe/fasta/_status.py)
@@ -440,17 +441,7 @@ cdef class FaiScanner:
 
 # -- name hashing --------------------------------------------------------------------------
 cdef inline uint64_t _hash(const uint8_t* p, Py_ssize_t n) noexcept nogil:
-    """FNV-1a 64 over the bytes, then a 64-bit finaliser so every bit is well mixed."""
-    cdef uint64_t h = 14695981039346656037ULL
-    cdef Py_ssize_t i
-    for i in range(n):
-        h = (h ^ p[i]) * 1099511628211ULL
-    h ^= h >> 33
-    h *= 0xff51afd7ed558ccdULL
-    h ^= h >> 33
-    h *= 0xc4ceb9fe1a85ec53ULL
-    h ^= h >> 33
-    return h
+    return name_hash(p, n)
 
 
 def hash_blob(const uint8_t[::1] blob, const int64_t[::1] starts, const int64_t[::1] ends,
@@ -526,3 +517,171 @@ def format_index(const uint8_t[::1] blob, const int64_t[::1] name_starts,
             o[pos] = 10
             pos += 1
     return out[:pos]
+
+
+# -- the .gfi hash table -------------------------------------------------------------------
+cdef struct GfiKey:
+    # one .gfi entry: layout documented in genomicframe/fasta/gfi.py (48 bytes)
+    uint64_t hash
+    uint64_t seq_off
+    uint64_t length
+    uint64_t name_off
+    uint32_t name_len
+    uint32_t line_bases
+    uint32_t line_width
+    uint32_t flags
+
+
+cdef struct HashRec:
+    uint64_t h
+    int64_t r
+
+
+def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
+                const int64_t[::1] name_starts, const int64_t[::1] name_ends,
+                uint8_t[::1] valid, int dir_bits):
+    """Hash table of the valid records, bucket-sorted by hash in one pass.
+
+    Entries are ordered by (hash, record number); a name that repeats an earlier
+    record's name is dropped and ``valid`` cleared for it (first record wins, as
+    htslib).  Returns ``(keys, dirs, spans, forder, dups)``: sections of the
+    ``.gfi`` as bytes (see genomicframe/fasta/gfi.py; entries point into
+    ``blob``, which is stored as it is) and the record numbers of the dropped
+    repeats, ascending.
+    """
+    cdef Py_ssize_t n = rows.shape[0], i, j, k, b, nb, n_valid = 0, n_keys, pos
+    cdef uint64_t h
+    cdef int64_t r, t
+    cdef uint64_t* hashes
+    cdef int64_t* order
+    cdef uint64_t* count
+    cdef HashRec* pairs
+    cdef HashRec tmp
+    cdef GfiKey* kp
+    cdef uint64_t* dp
+    cdef uint64_t* sp
+    cdef uint64_t* fp
+    cdef const uint8_t* bp = &blob[0] if blob.shape[0] else NULL
+    cdef int shift = 64 - dir_bits
+    if name_starts.shape[0] != n or name_ends.shape[0] != n or valid.shape[0] != n:
+        raise ValueError("rows, names and valid differ in length")
+    nb = (<Py_ssize_t>1) << dir_bits
+    hashes = <uint64_t*>malloc((n + 1) * sizeof(uint64_t))
+    order = <int64_t*>malloc((n + 1) * sizeof(int64_t))
+    count = <uint64_t*>calloc(nb + 1, sizeof(uint64_t))
+    pairs = <HashRec*>malloc((n + 1) * sizeof(HashRec))
+    if hashes == NULL or order == NULL or count == NULL or pairs == NULL:
+        free(hashes)
+        free(order)
+        free(count)
+        free(pairs)
+        raise MemoryError()
+    dups = []
+    try:
+        with nogil:
+            for i in range(n):
+                if valid[i]:
+                    hashes[i] = _hash(bp + name_starts[i], name_ends[i] - name_starts[i])
+                    b = (hashes[i] >> shift) if dir_bits else 0
+                    count[b + 1] += 1
+                    n_valid += 1
+            for b in range(nb):
+                count[b + 1] += count[b]
+            # scatter (hash, record) pairs in record order, then insertion-sort each
+            # (small) bucket by hash: equal hashes keep record order
+            for i in range(n):
+                if valid[i]:
+                    b = (hashes[i] >> shift) if dir_bits else 0
+                    pairs[count[b]].h = hashes[i]
+                    pairs[count[b]].r = i
+                    count[b] += 1
+            # count[b] is now the end of bucket b; bucket b starts at count[b - 1]
+            for b in range(nb):
+                j = count[b - 1] if b else 0
+                k = count[b]
+                for i in range(j + 1, k):
+                    tmp = pairs[i]
+                    pos = i
+                    while pos > j and pairs[pos - 1].h > tmp.h:
+                        pairs[pos] = pairs[pos - 1]
+                        pos -= 1
+                    pairs[pos] = tmp
+        # repeated names: equal hashes are adjacent, the earlier record first
+        for i in range(1, n_valid):
+            if pairs[i].h != pairs[i - 1].h:
+                continue
+            r = pairs[i].r
+            j = i - 1
+            while j >= 0 and pairs[j].h == pairs[i].h:
+                t = pairs[j].r
+                if valid[t] and name_ends[t] - name_starts[t] == name_ends[r] - name_starts[r] \
+                        and memcmp(bp + name_starts[t], bp + name_starts[r],
+                                   name_ends[r] - name_starts[r]) == 0:
+                    valid[r] = 0
+                    dups.append(r)
+                    break
+                j -= 1
+        n_keys = n_valid - len(dups)
+        keys = PyBytes_FromStringAndSize(NULL, n_keys * sizeof(GfiKey))
+        dirs = PyBytes_FromStringAndSize(NULL, (nb + 1) * 8 if dir_bits else 0)
+        spans = PyBytes_FromStringAndSize(NULL, n_keys * 16)
+        forder = PyBytes_FromStringAndSize(NULL, n_keys * 8)
+        kp = <GfiKey*>PyBytes_AS_STRING(keys)
+        dp = <uint64_t*>PyBytes_AS_STRING(dirs)
+        sp = <uint64_t*>PyBytes_AS_STRING(spans)
+        fp = <uint64_t*>PyBytes_AS_STRING(forder)
+        with nogil:
+            _fill(rows, name_starts, name_ends, valid, pairs, n, n_valid, dir_bits,
+                  kp, dp, sp, fp, order)
+    finally:
+        free(hashes)
+        free(order)
+        free(count)
+        free(pairs)
+    dups.sort()
+    return keys, dirs, spans, forder, dups
+
+
+cdef void _fill(const int64_t[:, ::1] rows, const int64_t[::1] name_starts,
+                const int64_t[::1] name_ends, const uint8_t[::1] valid, const HashRec* pairs,
+                Py_ssize_t n, Py_ssize_t n_valid, int dir_bits, GfiKey* keys, uint64_t* dirs,
+                uint64_t* spans, uint64_t* forder, int64_t* keypos) noexcept nogil:
+    """Write the entries in file order (sequential reads, scattered writes)."""
+    cdef Py_ssize_t i, k = 0, nb, b, j = 0
+    cdef int64_t r
+    cdef int shift = 64 - dir_bits
+    nb = (<Py_ssize_t>1) << dir_bits
+    # key number of every kept record; dirs[b + 1] = end of bucket b
+    if dir_bits:
+        for b in range(nb + 1):
+            dirs[b] = 0
+    for i in range(n_valid):
+        r = pairs[i].r
+        if valid[r]:
+            keypos[r] = k
+            if dir_bits:
+                dirs[(pairs[i].h >> shift) + 1] = k + 1
+            k += 1
+    if dir_bits:
+        for b in range(1, nb + 1):
+            if dirs[b] < dirs[b - 1]:
+                dirs[b] = dirs[b - 1]
+    for r in range(n):
+        if not valid[r]:
+            continue
+        k = keypos[r]
+        keys[k].seq_off = rows[r, F_SEQ]
+        keys[k].length = rows[r, F_LEN]
+        keys[k].name_off = name_starts[r]
+        keys[k].name_len = <uint32_t>(name_ends[r] - name_starts[r])
+        keys[k].line_bases = <uint32_t>rows[r, F_LINEB]
+        keys[k].line_width = <uint32_t>rows[r, F_LINEW]
+        keys[k].flags = <uint32_t>rows[r, F_FLAGS]
+        spans[2 * k] = rows[r, F_HDR]
+        spans[2 * k + 1] = rows[r, F_END]
+        forder[j] = k
+        j += 1
+    for i in range(n_valid):
+        r = pairs[i].r
+        if valid[r]:
+            keys[keypos[r]].hash = pairs[i].h

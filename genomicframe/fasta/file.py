@@ -123,15 +123,15 @@ class FastaFile:
         return int(self._header.n_blocks)
 
     def name(self, i: int) -> str:
-        """Name of the ``i``-th record in file order (header-only and repeated records included)."""
-        return self._view.name(i).decode("utf-8", "surrogateescape")
+        """Name of the ``i``-th record in file order (the ``i``-th line of the ``.fai``)."""
+        return self._view.name(self._view.file_key(i)).decode("utf-8", "surrogateescape")
 
     def length(self, name) -> int:
         """Number of bases of record ``name``."""
         r = self._lookup([_b(name)])[0]
         if r < 0:
             raise RecordNotFoundError(f"{name!r} is not in {self.path}", missing=[name])
-        return self._view.record(r)[2]
+        return self._view.record(r)[1]
 
     def _lookup(self, names: list) -> array:
         return self._view.lookup(names)

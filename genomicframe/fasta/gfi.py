@@ -2,26 +2,33 @@
 
 Resolving a batch of names touches a few pages per name, whatever the number of
 records, and never parses text (the ``.fai`` is written for samtools, not read).
+Everything a fetch needs about a record sits in its hash-table entry, and a
+batch of queries is resolved in hash order, so the table is read front to back.
 
 Layout (little-endian; every section starts on an 8-byte boundary)::
 
-    header      128 bytes, see HEADER below
-    rows        n_records x 8 int64: hdr_off, seq_off, length, rec_end,
-                line_width, line_bases, line_no, flags    (file order)
-    name_off    (n_records + 1) x uint64: record r's name is blob[name_off[r]:name_off[r+1]]
-    blob        the names, concatenated
-    hashes      n_keys x uint64, ascending: hash of each indexed name
-    order       n_keys x uint32 (order_width 4) or int64 (8): record number of hashes[k]
-    dir         (2**dir_bits + 1) x uint64: hashes with top dir_bits bits == b are
-                hashes[dir[b]:dir[b+1]]  (absent when dir_bits == 0)
-    blocks      (n_blocks + 1) x uint64 compressed offsets, then (n_blocks + 1) x uint64
-                uncompressed offsets of the BGZF blocks that hold data; the last entry
-                of each is the end (0 blocks for an uncompressed file)
+    header   128 bytes, see HEADER below
+    keys     n_keys entries of 48 bytes, ascending by hash:
+               hash u64, seq_off u64, length u64, name_off u64,
+               name_len u32, line_bases u32, line_width u32, flags u32
+    dir      (2**dir_bits + 1) x u64: entries whose hash has top bits b are
+             keys[dir[b]:dir[b+1]]   (empty when dir_bits == 0)
+    blob     the names, in file order (entry k's name is blob[name_off:name_off+name_len])
+    spans    n_keys x (hdr_off u64, rec_end u64): the record's bytes from its '>'
+             to the next record (the .loc columns)
+    forder   n_keys x u64: key numbers of the records in file order
+    blocks   (n_blocks + 1) x u64 compressed offsets, then (n_blocks + 1) x u64
+             uncompressed offsets of the BGZF blocks that hold data; the last entry
+             of each is the end (0 blocks for an uncompressed file)
 
-The hash is FNV-1a 64 followed by a 64-bit mixing finaliser.  ``n_keys`` counts
-distinct names: a repeated name points at its first record, as in the ``.fai``.
-The header also records the data file's size and modification time, so a stale
-index is refused.
+``seq_off`` is the uncompressed offset of the first base, ``line_bases`` and
+``line_width`` are the ``.fai`` LINEBASES/LINEWIDTH, ``flags`` bit 1 marks
+sequence lines holding non-base bytes (spaces...).  The hash is FNV-1a 64
+followed by a 64-bit mixing finaliser; a lookup compares the name bytes too,
+so hash collisions cannot return a wrong record.  Only records in the ``.fai``
+are keys: a repeated name keeps its first record, header-only records are left
+out, as samtools does.  The header records the data file's size and
+modification time, so a stale index is refused.
 """
 from __future__ import annotations
 
@@ -32,14 +39,18 @@ import struct
 from ..errors import FormatError, StaleIndexError
 
 MAGIC = b"GFFASTA\x00"
-VERSION = 1
-#: magic, version, order_width, n_records, n_keys, dir_bits, flags, data_size,
-#: file_size, file_mtime_ns, n_blocks, then the offsets of rows, name_off, blob,
-#: hashes, order, dir, blocks
+VERSION = 2
+#: magic, version, key_size, n_records (records scanned), n_keys, dir_bits, flags,
+#: data_size, file_size, file_mtime_ns, n_blocks, then the offsets of keys, dir,
+#: blob, spans, forder, blocks, and the blob size
 HEADER = struct.Struct("<8sIIQQIIQQqQ7Q")
 assert HEADER.size == 128
 FLAG_BGZF = 1
-NCOL = 8
+KEY_SIZE = 48
+#: numpy dtype of one key entry
+KEY_FIELDS = [("hash", "<u8"), ("seq_off", "<u8"), ("length", "<u8"), ("name_off", "<u8"),
+              ("name_len", "<u4"), ("line_bases", "<u4"), ("line_width", "<u4"),
+              ("flags", "<u4")]
 
 
 def _align(n: int) -> int:
@@ -49,8 +60,8 @@ def _align(n: int) -> int:
 class GfiHeader:
     """The decoded header of a ``.gfi`` file."""
 
-    __slots__ = ("version", "order_width", "n_records", "n_keys", "dir_bits", "flags",
-                 "data_size", "file_size", "file_mtime_ns", "n_blocks", "offsets")
+    __slots__ = ("version", "key_size", "n_records", "n_keys", "dir_bits", "flags",
+                 "data_size", "file_size", "file_mtime_ns", "n_blocks", "offsets", "blob_size")
 
     def __init__(self, raw: bytes, path) -> None:
         if len(raw) < HEADER.size:
@@ -60,14 +71,15 @@ class GfiHeader:
         if f[0] != MAGIC:
             raise FormatError("not a genomicframe .gfi index (bad magic); rebuild it with "
                               "`genomicframe index`", path=path)
-        (_, self.version, self.order_width, self.n_records, self.n_keys, self.dir_bits,
+        (_, self.version, self.key_size, self.n_records, self.n_keys, self.dir_bits,
          self.flags, self.data_size, self.file_size, self.file_mtime_ns, self.n_blocks) = f[:11]
-        self.offsets = f[11:]
+        self.offsets = f[11:17]
+        self.blob_size = f[17]
         if self.version != VERSION:
             raise FormatError(f".gfi index version {self.version} is not supported (this "
                               f"genomicframe reads version {VERSION}); rebuild it with "
                               "`genomicframe index`", path=path)
-        if self.order_width not in (4, 8) or self.dir_bits > 40:
+        if self.key_size != KEY_SIZE or self.dir_bits > 40:
             raise FormatError(".gfi header is damaged; rebuild it with `genomicframe index`",
                               path=path)
 
@@ -75,9 +87,8 @@ class GfiHeader:
         """Expected end of every section, for bounds checking."""
         o = self.offsets
         nd = (1 << self.dir_bits) + 1 if self.dir_bits else 0
-        return [o[0] + 8 * NCOL * self.n_records, o[1] + 8 * (self.n_records + 1), o[2],
-                o[3] + 8 * self.n_keys, o[4] + self.order_width * self.n_keys, o[5] + 8 * nd,
-                o[6] + 16 * (self.n_blocks + 1)]
+        return [o[0] + KEY_SIZE * self.n_keys, o[1] + 8 * nd, o[2] + self.blob_size,
+                o[3] + 16 * self.n_keys, o[4] + 8 * self.n_keys, o[5] + 16 * (self.n_blocks + 1)]
 
 
 def dir_bits_for(n_keys: int) -> int:
@@ -88,15 +99,15 @@ def dir_bits_for(n_keys: int) -> int:
     return bits
 
 
-def encode(*, rows, name_off, blob, hashes, order, dirs, dir_bits, coff, uoff, data_size,
+def encode(*, keys, dirs, dir_bits, blob, spans, forder, coff, uoff, n_records, data_size,
            file_size, file_mtime_ns, bgzf: bool):
-    """Return the ``.gfi`` as a list of buffers to write in order (numpy inputs)."""
+    """Return the ``.gfi`` as a list of buffers to write in order.
+
+    ``keys``, ``dirs``, ``blob``, ``spans`` and ``forder`` are the encoded sections
+    (bytes, from ``genomicframe._parsers.fastaidx.build_table``).
+    """
     import numpy as np
 
-    n_records = len(name_off) - 1
-    n_keys = len(hashes)
-    order_width = 4 if n_records < 2**32 else 8
-    order = np.ascontiguousarray(order, dtype="<u4" if order_width == 4 else "<i8")
     parts = []
     offsets = []
     pos = HEADER.size
@@ -112,16 +123,15 @@ def encode(*, rows, name_off, blob, hashes, order, dirs, dir_bits, coff, uoff, d
             parts.append(b"\x00" * pad)
             pos += pad
 
-    add(np.ascontiguousarray(rows, dtype="<i8"))
-    add(np.ascontiguousarray(name_off, dtype="<u8"))
+    add(keys)
+    add(dirs)
     add(blob)
-    add(np.ascontiguousarray(hashes, dtype="<u8"))
-    add(order)
-    add(np.ascontiguousarray(dirs, dtype="<u8"))
+    add(spans)
+    add(forder)
     add(np.concatenate([np.asarray(coff, dtype="<u8"), np.asarray(uoff, dtype="<u8")]))
-    header = HEADER.pack(MAGIC, VERSION, order_width, n_records, n_keys, dir_bits,
+    header = HEADER.pack(MAGIC, VERSION, KEY_SIZE, n_records, len(keys) // KEY_SIZE, dir_bits,
                          FLAG_BGZF if bgzf else 0, data_size, file_size, file_mtime_ns,
-                         len(coff) - 1, *offsets)
+                         len(coff) - 1, *offsets, len(blob))
     return [header, *parts]
 
 
@@ -156,7 +166,12 @@ def open_view(source, data_path, *, check: bool = True):
             if size < HEADER.size:
                 raise FormatError(".gfi index is too short; rebuild it with "
                                   "`genomicframe index`", path=path)
-            buf = memoryview(mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ))
+            mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            # lookups touch a few scattered pages: no read-around, which would fill
+            # the process's RSS with pages nobody asked for
+            if hasattr(mm, "madvise") and hasattr(mmap, "MADV_RANDOM"):
+                mm.madvise(mmap.MADV_RANDOM)
+            buf = memoryview(mm)
     hdr = GfiHeader(bytes(buf[:HEADER.size]), path)
     if max(hdr.section_ends()) > len(buf):
         raise FormatError(".gfi index is truncated; rebuild it with `genomicframe index`",
@@ -173,7 +188,5 @@ def open_view(source, data_path, *, check: bool = True):
                 raise StaleIndexError(
                     f"index is older than its data file {os.fspath(data_path)}: rebuild it "
                     f"with `genomicframe index {os.fspath(data_path)}`", path=path)
-    o = hdr.offsets
-    view = GfiView(buf, hdr.n_records, hdr.n_keys, hdr.dir_bits, hdr.order_width,
-                   hdr.n_blocks, *o)
+    view = GfiView(buf, hdr.n_keys, hdr.dir_bits, hdr.n_blocks, *hdr.offsets)
     return hdr, view

@@ -29,9 +29,6 @@ ST_OK, ST_UNEXPECTED, ST_DIFF_LEN, ST_CR, ST_NO_SEQ_LAST, ST_EMPTY, ST_FASTQ, ST
 WHY_START, WHY_SHORT, WHY_BLANK = range(3)
 FLAG_NO_SEQ, FLAG_ODD_BYTES, FLAG_CRLF = 1, 2, 4
 
-#: blocks fed to the scanner between two hand-overs of finished records
-_TAKE_EVERY = 512
-
 
 def index_paths(path) -> dict:
     """Paths of the index files of ``path``: keys ``fai``, ``gzi``, ``gfi``, ``loc``."""
@@ -121,23 +118,27 @@ def _raise_scan(code: int, scanner, path) -> None:
     raise FastaFormatError(f"FASTA scan failed (status {code})", path=path)
 
 
-def _scan(path, threads):
-    """Inflate and scan the whole file -> (rows bytes, names, name ends, blocks, sizes)."""
+#: blocks scanned between two hand-overs of finished records to the text writers
+_TAKE_EVERY = 256
+
+
+def _scan(path, threads, on_chunk):
+    """Inflate and scan the whole file; finished records go to ``on_chunk`` in file order.
+
+    ``on_chunk(rows, names, name_ends)`` receives the scanner's hand-overs (bytes).
+    Returns ``(compression, block coffsets, block usizes, uncompressed size)``.
+    """
     from .._parsers.fastaidx import FaiScanner
     from ..bgzf.reader import Reader
 
     scanner = FaiScanner()
-    rows, names, ends = [], [], []
     coffs, usizes = [], []
     u = 0
     with Reader(path, threads=threads, check_eof=True) as r:
         compression = r.compression
         if compression == "gzip":
             raise NotBgzfError(gzip_advice(path), path=path, offset=0)
-        if compression == "bgzf":
-            it = r.blocks()
-        else:
-            it = r.pieces()
+        it = r.blocks() if compression == "bgzf" else r.pieces()
         k = 0
         feed = scanner.feed
         for key, data in it:
@@ -150,18 +151,47 @@ def _scan(path, threads):
             u += len(data)
             k += 1
             if k % _TAKE_EVERY == 0 and scanner.n_pending:
-                a, b, c = scanner.take()
-                rows.append(a)
-                names.append(b)
-                ends.append(c)
+                on_chunk(*scanner.take())
     code = scanner.finish(u)
     if code:
         _raise_scan(code, scanner, path)
-    a, b, c = scanner.take()
-    rows.append(a)
-    names.append(b)
-    ends.append(c)
-    return rows, names, ends, compression, coffs, usizes, u
+    on_chunk(*scanner.take())
+    return compression, coffs, usizes, u
+
+
+class _Collector:
+    """Keeps the scanner's hand-overs and streams .fai/.loc lines while the scan runs.
+
+    Header-only records are left out as they come; repeated names are only known
+    at the end, when the text is rewritten in the (rare) case there are any.
+    """
+
+    def __init__(self, fai_fh, loc_fh):
+        self.rows, self.names, self.ends = [], [], []
+        self.fai_fh = fai_fh
+        self.loc_fh = loc_fh
+
+    def __call__(self, rows, names, ends):
+        import numpy as np
+
+        from .._parsers import fastaidx as K
+
+        self.rows.append(rows)
+        self.names.append(names)
+        self.ends.append(ends)
+        if self.fai_fh is None and self.loc_fh is None:
+            return
+        r = np.frombuffer(rows, dtype=np.int64).reshape(-1, K.NCOL)
+        e = np.frombuffer(ends, dtype=np.int64)
+        st = np.empty_like(e)
+        if len(e):
+            st[0] = 0
+            st[1:] = e[:-1]
+        sel = np.flatnonzero((r[:, 7] & FLAG_NO_SEQ) == 0).astype(np.int64)
+        if self.fai_fh is not None:
+            self.fai_fh.write(K.format_index(names, st, e, r, sel, 0))
+        if self.loc_fh is not None:
+            self.loc_fh.write(K.format_index(names, st, e, r, sel, 1))
 
 
 def _block_end(path, last_coffset: int) -> int:
@@ -202,20 +232,42 @@ def build_index(path, *, threads: int | None = None, loc: bool = False, write: b
     import numpy as np
 
     from .._parsers import fastaidx as K
-    from ..bgzf.gzi import gzi_bytes
 
     if duplicates not in ("warn", "error"):
         raise ValueError("duplicates must be 'warn' or 'error'")
     path = os.fspath(path)
     st = os.stat(path)
-    rows_b, names_b, ends_b, compression, coffs, usizes, data_size = _scan(path, threads)
-    rows = np.frombuffer(b"".join(rows_b), dtype=np.int64).reshape(-1, K.NCOL)
-    # name ends are relative to each hand-over's blob: make them global
+    paths = index_paths(path)
+    tmp = {k: f"{v}.tmp{os.getpid()}" for k, v in paths.items()}
+    fai_fh = open(tmp["fai"], "wb") if write else None
+    loc_fh = open(tmp["loc"], "wb") if write and loc else None
+    try:
+        sink = _Collector(fai_fh, loc_fh)
+        compression, coffs, usizes, data_size = _scan(path, threads, sink)
+        result = _finish(path, st, sink, compression, coffs, usizes, data_size, loc, write,
+                         duplicates, paths, tmp, np, K)
+    finally:
+        for fh in (fai_fh, loc_fh):
+            if fh is not None:
+                fh.close()
+        for t in tmp.values():
+            if os.path.exists(t):
+                os.unlink(t)
+    return result
+
+
+def _finish(path, st, sink, compression, coffs, usizes, data_size, loc, write, duplicates,
+            paths, tmp, np, K):
+    """Hash table, .gzi and .gfi from the collected records; rename the files into place."""
+    from ..bgzf.gzi import gzi_bytes
+
+    rows = np.frombuffer(b"".join(sink.rows), dtype=np.int64).reshape(-1, K.NCOL)
     parts, shift = [], 0
-    for blob_part, e in zip(names_b, ends_b):
+    for blob_part, e in zip(sink.names, sink.ends):
         parts.append(np.frombuffer(e, dtype=np.int64) + shift)
         shift += len(blob_part)
-    blob = b"".join(names_b)
+    blob = b"".join(sink.names)
+    sink.rows = sink.names = sink.ends = None
     name_end = np.concatenate(parts) if parts else np.zeros(0, np.int64)
     name_start = np.empty_like(name_end)
     if len(name_end):
@@ -233,26 +285,12 @@ def build_index(path, *, threads: int | None = None, loc: bool = False, write: b
             f"{path}: {len(dropped)} header(s) without a sequence line are not indexed, as "
             f"samtools faidx does: {shown}{more}"), stacklevel=2)
 
-    hashes = np.empty(n, dtype=np.uint64)
-    K.hash_blob(blob, name_start, name_end, hashes)
-    cand = np.flatnonzero(valid)
-    order = cand[np.argsort(hashes[cand], kind="stable")]
-    sh = hashes[order]
-    keep = np.ones(len(order), dtype=bool)
-    same = np.flatnonzero(sh[1:] == sh[:-1])
-    dups = []
-    if len(same):
-        # equal hashes: compare the names themselves (first record wins, as in htslib)
-        seen_groups = {}
-        for j in np.unique(np.concatenate([same, same + 1])):
-            r = int(order[j])
-            nm = blob[name_start[r]:name_end[r]]
-            first = seen_groups.setdefault((int(sh[j]), nm), r)
-            if first != r:
-                keep[j] = False
-                dups.append(r)
+    valid_u8 = valid.astype(np.uint8)
+    n_valid = int(valid_u8.sum())
+    dir_bits = _gfi.dir_bits_for(n_valid)
+    keys, dirs, spans, forder, dups = K.build_table(
+        rows, blob, name_start, name_end, valid_u8, dir_bits)
     if dups:
-        dups.sort()
         shown = ", ".join(f"'{blob[name_start[r]:name_end[r]].decode('utf-8', 'replace')}' "
                           f"(line {rows[r, 6]})" for r in dups[:5])
         more = f" and {len(dups) - 5} more" if len(dups) > 5 else ""
@@ -263,16 +301,7 @@ def build_index(path, *, threads: int | None = None, loc: bool = False, write: b
         warnings.warn(DuplicateNameWarning(
             f"{path}: {msg}; only the first record of each name is indexed, as samtools "
             "faidx does"), stacklevel=2)
-        valid[np.asarray(dups)] = False
-    order = order[keep]
-    sh = sh[keep]
-    dir_bits = _gfi.dir_bits_for(len(sh))
-    if dir_bits:
-        top = (sh >> np.uint64(64 - dir_bits)).astype(np.int64)
-        dirs = np.searchsorted(top, np.arange((1 << dir_bits) + 1), side="left")
-    else:
-        dirs = np.zeros(0, dtype=np.uint64)
-    selected = np.flatnonzero(valid).astype(np.int64)
+    selected = np.flatnonzero(valid_u8).astype(np.int64)
 
     if compression == "bgzf":
         coff = np.asarray(coffs, dtype=np.int64)
@@ -284,19 +313,25 @@ def build_index(path, *, threads: int | None = None, loc: bool = False, write: b
     else:
         coff_s = np.zeros(1, dtype=np.int64)
         uoff = np.asarray([data_size], dtype=np.int64)
-    name_off = np.concatenate([np.zeros(1, np.int64), name_end])
     gfi_parts = _gfi.encode(
-        rows=rows, name_off=name_off, blob=blob, hashes=sh, order=order, dirs=dirs,
-        dir_bits=dir_bits, coff=coff_s, uoff=uoff, data_size=data_size, file_size=st.st_size,
+        keys=keys, dirs=dirs, dir_bits=dir_bits, blob=blob, spans=spans, forder=forder,
+        coff=coff_s, uoff=uoff, n_records=n, data_size=data_size, file_size=st.st_size,
         file_mtime_ns=st.st_mtime_ns, bgzf=compression == "bgzf")
     written = []
-    paths = index_paths(path)
-    rows_c = np.ascontiguousarray(rows)
     if not write:
         return IndexResult(b"".join(bytes(p) for p in gfi_parts), len(selected),
                            len(coffs), data_size, written)
-    fai = K.format_index(blob, name_start, name_end, rows_c, selected, 0)
-    _gfi.write(paths["fai"], [fai])
+    if dups:  # the streamed text listed repeated names: write it again without them
+        rows_c = np.ascontiguousarray(rows)
+        sink.fai_fh.seek(0)
+        sink.fai_fh.truncate()
+        sink.fai_fh.write(K.format_index(blob, name_start, name_end, rows_c, selected, 0))
+        if sink.loc_fh is not None:
+            sink.loc_fh.seek(0)
+            sink.loc_fh.truncate()
+            sink.loc_fh.write(K.format_index(blob, name_start, name_end, rows_c, selected, 1))
+    sink.fai_fh.close()
+    os.replace(tmp["fai"], paths["fai"])
     written.append(paths["fai"])
     if compression == "bgzf":
         from ..bgzf.blocks import BlockTable
@@ -304,9 +339,9 @@ def build_index(path, *, threads: int | None = None, loc: bool = False, write: b
         table = BlockTable.from_arrays(coff, np.zeros(len(coff), np.int32), usz)
         _gfi.write(paths["gzi"], [gzi_bytes(table)])
         written.append(paths["gzi"])
-    if loc:
-        _gfi.write(paths["loc"], [K.format_index(blob, name_start, name_end, rows_c,
-                                                 selected, 1)])
+    if sink.loc_fh is not None:
+        sink.loc_fh.close()
+        os.replace(tmp["loc"], paths["loc"])
         written.append(paths["loc"])
     _gfi.write(paths["gfi"], gfi_parts)  # last: its mtime marks a complete index
     written.append(paths["gfi"])
