@@ -705,11 +705,6 @@ cdef int set_format(Parsed r, const char* s, const char* e) noexcept nogil:
             if c.fmt[j].keylen == t - s and memcmp(c.fmt[j].key, s, t - s) == 0:
                 col = c.ninfo + j
                 break
-        if t - s == 2 and s[0] == 71 and s[1] == 84:   # GT
-            if n != 0:
-                r.fmt_nkeys = -1
-                return ST_GT_NOT_FIRST
-            r.fmt_gt = 0
         # duplicated keys are an error (htslib rejects them too)
         k = r.fmt_text.data
         m = 0
@@ -720,6 +715,11 @@ cdef int set_format(Parsed r, const char* s, const char* e) noexcept nogil:
                 return ST_DUP_FORMAT
             k = t2 + 1
             m += 1
+        if t - s == 2 and s[0] == 71 and s[1] == 84:   # GT
+            if n != 0:
+                r.fmt_nkeys = -1
+                return ST_GT_NOT_FIRST
+            r.fmt_gt = 0
         if buf_i32(&r.fmt_map, col):
             return ST_NOMEM
         n += 1

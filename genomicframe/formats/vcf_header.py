@@ -142,6 +142,9 @@ def parse_header(text: bytes, path=None) -> VcfHeader:
     lineno = 0
     hdr = None
     while True:
+        if pos >= len(text):
+            raise VcfFormatError("the header has no #CHROM line (column names); the file is "
+                                 "truncated or not a VCF", path=path, line=lineno)
         nl = text.find(b"\n", pos)
         if nl < 0:
             raw = text[pos:]

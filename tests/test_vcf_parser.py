@@ -1,0 +1,484 @@
+"""VCF reader: schema typing, value decoding, errors, pushdown, projection, block stitching.
+
+The oracle for generated files is a slow pure-Python reading of the same text
+(``_reference``); pysam checks genotypes where htslib is the authority.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import random
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import genomicframe as gf
+from genomicframe.errors import BcfNotSupportedError, FormatError, VcfFormatError
+from genomicframe.formats import FragmentSpec, Pushdown, Range, get
+from genomicframe.formats.vcf import GT_TYPE, VcfFormat, genotype_array
+
+HEADER = """##fileformat=VCFv4.3
+##FILTER=<ID=q10,Description="Quality below 10">
+##FILTER=<ID=s50,Description="Less than 50% of samples">
+##INFO=<ID=NS,Number=1,Type=Integer,Description="Number of samples">
+##INFO=<ID=AF,Number=A,Type=Float,Description="Allele frequency">
+##INFO=<ID=AD,Number=R,Type=Integer,Description="Allele depths">
+##INFO=<ID=GP,Number=G,Type=Float,Description="Genotype probabilities">
+##INFO=<ID=CI,Number=2,Type=Integer,Description="Confidence interval">
+##INFO=<ID=ANN,Number=.,Type=String,Description="Annotations, \\"quoted\\"">
+##INFO=<ID=AA,Number=1,Type=String,Description="Ancestral allele">
+##INFO=<ID=CH,Number=1,Type=Character,Description="A character">
+##INFO=<ID=DB,Number=0,Type=Flag,Description="dbSNP membership">
+##INFO=<ID=END,Number=1,Type=Integer,Description="End position">
+##INFO=<ID=Q,Number=1,Type=Float,Description="A float">
+##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">
+##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Read depth">
+##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allele depths">
+##FORMAT=<ID=FT,Number=1,Type=String,Description="Sample filter">
+##FORMAT=<ID=GL,Number=G,Type=Float,Description="Likelihoods">
+#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\tS2\tS3
+"""
+
+
+def _write(tmp_path, text, name="x.vcf", mode="plain", block_size=None):
+    data = text.encode() if isinstance(text, str) else text
+    path = tmp_path / name
+    if mode == "plain":
+        path.write_bytes(data)
+    elif mode == "gzip":
+        path.write_bytes(gzip.compress(data))
+    else:
+        kw = {"block_size": block_size} if block_size else {}
+        with gf.bgzf.Writer(str(path), threads=1, **kw) as w:
+            w.write(data)
+    return str(path)
+
+
+def _table(path, threads=1, **kw):
+    fmt = VcfFormat(**{k: kw.pop(k) for k in ("samples", "info_fields", "format_fields")
+                       if k in kw})
+    frag = fmt.make_fragments(path)[0]
+    schema = fmt.schema_for(frag)
+    if kw.get("columns") is not None:
+        schema = pa.schema([schema.field(c) for c in kw["columns"]], metadata=schema.metadata)
+    return pa.Table.from_batches(list(fmt.read_batches(frag, threads=threads, **kw)),
+                                 schema=schema)
+
+
+def _rows(path, **kw):
+    return _table(path, **kw).to_pylist()
+
+
+# -- schema ----------------------------------------------------------------------------------
+
+def test_schema_is_typed_from_the_header(tmp_path):
+    path = _write(tmp_path, HEADER)
+    schema = get("vcf").inspect(path)
+    s = pa.string()
+    info = pa.struct([
+        ("NS", pa.int32()), ("AF", pa.list_(pa.float32())), ("AD", pa.list_(pa.int32())),
+        ("GP", pa.list_(pa.float32())), ("CI", pa.list_(pa.int32())), ("ANN", pa.list_(s)),
+        ("AA", s), ("CH", s), pa.field("DB", pa.bool_(), nullable=False), ("END", pa.int32()),
+        ("Q", pa.float32())])
+    fmt = pa.struct([
+        ("GT", pa.list_(GT_TYPE)), ("DP", pa.list_(pa.int32())),
+        ("AD", pa.list_(pa.list_(pa.int32()))), ("FT", pa.list_(s)),
+        ("GL", pa.list_(pa.list_(pa.float32())))])
+    expected = pa.schema([
+        pa.field("chrom", s, nullable=False), pa.field("pos", pa.int64(), nullable=False),
+        pa.field("start", pa.int64(), nullable=False), pa.field("end", pa.int64(), nullable=False),
+        ("id", s), pa.field("ref", s, nullable=False),
+        pa.field("alt", pa.list_(s), nullable=False), ("qual", pa.float32()),
+        pa.field("filter", pa.list_(s), nullable=False), ("info", info), ("format", fmt)])
+    assert schema.equals(expected)  # types and nullability (metadata checked below)
+    assert [f.name for f in schema] == [f.name for f in expected]
+    assert schema.metadata[b"genomicframe.coords"] == b"0-based half-open"
+    assert json.loads(schema.metadata[b"genomicframe.vcf.samples"]) == ["S1", "S2", "S3"]
+    ann = schema.field("info").type.field("ANN")
+    assert ann.metadata[b"Description"] == b'Annotations, "quoted"'
+    assert ann.metadata[b"Number"] == b"."
+
+
+def test_sample_selection_changes_the_schema(tmp_path):
+    path = _write(tmp_path, HEADER)
+    assert "format" not in VcfFormat(samples=()).inspect(path).names
+    meta = VcfFormat(samples=["S3", "S1"]).inspect(path).metadata
+    assert json.loads(meta[b"genomicframe.vcf.samples"]) == ["S1", "S3"]  # file order
+    with pytest.raises(KeyError, match="NOPE"):
+        VcfFormat(samples=["NOPE"]).inspect(path)
+    sub = VcfFormat(info_fields=["AF"], format_fields=["GT"]).inspect(path)
+    assert sub.field("info").type.names == ["AF"] and sub.field("format").type.names == ["GT"]
+
+
+def test_header_only_and_sites_only(tmp_path):
+    path = _write(tmp_path, "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
+    t = _table(path)
+    assert t.num_rows == 0
+    assert t.schema.names == ["chrom", "pos", "start", "end", "id", "ref", "alt", "qual",
+                              "filter"]
+
+
+# -- values ----------------------------------------------------------------------------------
+
+LINES = [
+    "chr1\t100\trs1;rs2\tA\tG,T\t29.5\tPASS\tNS=3;AF=0.5,.;AD=1,2,3;DB;ANN=x,.,y;AA=.;CH=c;Q=1e-3"
+    "\tGT:DP:AD:FT:GL\t0|1:7:1,2,.:PASS:-0.1,-1,-10\t1/2:.:.:.:.\t./.",
+    "chr1\t200\t.\tAC\t<DEL>\t.\tq10;s50\tEND=500;CI=-10,20\tGT\t.\t0\t1|.",
+    "chr2\t5\t.\tACGT\tC,G\t3\t.\t.\tGT:DP\t0/1/2:4\t|1\t0",
+    "chr2\t6\t.\tA\tG,*,<NON_REF>\t.\t.\tNS=2147483648;AD=5\tGT:AD\t2|1:\t1|0:1,2",
+    "chr2\t7\t.\tC\tC[2:321682[\t1000\tPASS\t.",
+    "chr3\t1\t.\tN\t.\t.\t.\t.\tGT\t0\t1\t0/0",
+]
+
+
+def test_values_and_missing(tmp_path):
+    path = _write(tmp_path, HEADER + "\n".join(LINES) + "\n")
+    r = _rows(path)
+    assert [x["pos"] for x in r] == [100, 200, 5, 6, 7, 1]
+    assert [x["start"] for x in r] == [99, 199, 4, 5, 6, 0]
+    # end: REF length, INFO/END for the symbolic deletion
+    assert [x["end"] for x in r] == [100, 500, 8, 6, 7, 1]
+    assert r[0]["id"] == "rs1;rs2" and r[1]["id"] is None
+    assert r[0]["alt"] == ["G", "T"] and r[5]["alt"] == []
+    assert r[3]["alt"] == ["G", "*", "<NON_REF>"] and r[4]["alt"] == ["C[2:321682["]
+    assert r[0]["qual"] == 29.5 and r[1]["qual"] is None and r[4]["qual"] == 1000.0
+    assert r[0]["filter"] == ["PASS"] and r[1]["filter"] == ["q10", "s50"] and r[2]["filter"] == []
+    i0 = r[0]["info"]
+    assert i0["NS"] == 3 and i0["AF"] == [0.5, None] and i0["AD"] == [1, 2, 3]
+    assert i0["DB"] is True and i0["ANN"] == ["x", None, "y"] and i0["AA"] is None
+    assert i0["CH"] == "c" and i0["Q"] == pytest.approx(1e-3) and i0["END"] is None
+    assert r[1]["info"]["DB"] is False and r[1]["info"]["CI"] == [-10, 20]
+    assert r[1]["info"]["AF"] is None and r[1]["info"]["END"] == 500
+    assert all(v in (None, False) for v in r[2]["info"].values())  # INFO '.'
+    assert r[3]["info"]["NS"] is None  # beyond int32: missing, as htslib reads it
+    f0 = r[0]["format"]
+    assert f0["DP"] == [7, None, None]
+    assert f0["AD"] == [[1, 2, None], [None], None]
+    assert f0["FT"] == ["PASS", None, None]
+    assert f0["GL"][0] == pytest.approx([-0.1, -1, -10])
+    assert r[1]["format"]["DP"] is None  # key not in this record's FORMAT
+    assert r[4]["format"] is None or r[4]["format"]["GT"] is None  # no FORMAT column
+
+
+def test_genotypes(tmp_path):
+    path = _write(tmp_path, HEADER + "\n".join(LINES) + "\n")
+    gts = [x["format"]["GT"] for x in _rows(path)]
+    g = lambda a, p: {"alleles": a, "phased": p}  # noqa: E731
+    assert gts[0] == [g([0, 1], True), g([1, 2], False), g([-1, -1], False)]
+    assert gts[1] == [g([-1], False), g([0], False), g([1, -1], True)]
+    # triploid, VCF 4.4 explicit phase on a haploid call, haploid
+    assert gts[2] == [g([0, 1, 2], False), g([1], True), g([0], False)]
+    # the third sample is absent from the line
+    assert gts[3] == [g([2, 1], True), g([1, 0], True), None]
+    arr = genotype_array(path)
+    assert arr.dtype == np.int8 and arr.shape == (6, 3, 3)
+    assert arr[0].tolist() == [[0, 1, -2], [1, 2, -2], [-1, -1, -2]]
+    assert arr[1].tolist() == [[-1, -2, -2], [0, -2, -2], [1, -1, -2]]
+    assert arr[2].tolist() == [[0, 1, 2], [1, -2, -2], [0, -2, -2]]
+    assert arr[3].tolist() == [[2, 1, -2], [1, 0, -2], [-1, -1, -1]]
+    assert arr[4].tolist() == [[-1, -1, -1]] * 3  # no FORMAT: no genotypes
+    # ALT '.': allele 1 is beyond the record's alleles and reads as missing (htslib)
+    assert arr[5].tolist() == [[0, -2, -2], [-1, -2, -2], [0, 0, -2]]
+    assert genotype_array(path, samples=["S2"])[:, 0, :2].tolist() == arr[:, 1, :2].tolist()
+
+
+def test_genotypes_match_pysam(tmp_path):
+    pysam = pytest.importorskip("pysam")
+    rng = random.Random(5)
+    lines = []
+    for i in range(300):
+        n_alt = rng.randint(1, 3)
+        calls = []
+        for _ in range(3):
+            ploidy = rng.choice([1, 2, 2, 2, 3])
+            alleles = [rng.choice(["."] + [str(a) for a in range(n_alt + 1)])
+                       for _ in range(ploidy)]
+            sep = rng.choice("/|")
+            calls.append(sep.join(alleles))
+        alts = ",".join("ACGT"[1 + a % 3] for a in range(n_alt))
+        lines.append(f"chr1\t{i + 1}\t.\tA\t{alts}\t.\t.\t.\tGT\t" + "\t".join(calls))
+    path = _write(tmp_path, HEADER + "\n".join(lines) + "\n")
+    ours = genotype_array(path)
+    table = _rows(path)
+    with pysam.VariantFile(path) as vf:
+        for i, rec in enumerate(vf):
+            for j, s in enumerate(rec.samples.values()):
+                want = [-1 if a is None else a for a in s["GT"]]
+                assert ours[i, j, :len(want)].tolist() == want
+                assert (ours[i, j, len(want):] == -2).all()
+                got = table[i]["format"]["GT"][j]
+                assert got["alleles"] == want
+                if len(want) > 1:
+                    assert got["phased"] == s.phased
+
+
+def test_crlf_and_no_final_newline(tmp_path):
+    text = HEADER + "\n".join(LINES) + "\n"
+    lf = _rows(_write(tmp_path, text))
+    crlf = _rows(_write(tmp_path, text.replace("\n", "\r\n"), "crlf.vcf"))
+    assert crlf == lf
+    no_nl = _rows(_write(tmp_path, text.rstrip("\n"), "nonl.vcf"))
+    assert no_nl == lf
+
+
+def test_non_ascii_and_unknown_keys(tmp_path):
+    text = HEADER + "chr1\t1\tÄ\tA\tG\t.\t.\tNEW=ü,x;FLAGGY;NS=1\tGT\t0|1\t0\t1\n"
+    r = _rows(_write(tmp_path, text))
+    assert r[0]["id"] == "Ä"
+    assert r[0]["info"]["NEW"] == ["ü", "x"]  # undeclared: list of strings (htslib: String)
+    assert r[0]["info"]["FLAGGY"] is None and r[0]["info"]["NS"] == 1
+
+
+def test_float_parsing_matches_float32_of_strtod(tmp_path):
+    rng = random.Random(3)
+    texts = ["0", "-0", "1", "0.1", "1e-45", "3.4028235e38", "1e39", "-1e39", "nan", "inf",
+             "-inf", "1.5E+3", "123456789012345678901234", "0.000000000000000000000001",
+             ".5", "5.", "+2.5"]
+    texts += [f"{rng.uniform(-1e6, 1e6):.{rng.randint(0, 12)}g}" for _ in range(300)]
+    texts += [f"{rng.random():.{rng.randint(1, 20)}f}" for _ in range(300)]
+    lines = [f"chr1\t{i + 1}\t.\tA\tG\t{t}\t.\tQ={t}" for i, t in enumerate(texts)]
+    t = _table(_write(tmp_path, HEADER + "\n".join(lines) + "\n"), samples=())
+    with np.errstate(over="ignore"):  # 1e39 rounds to inf in float32, as in htslib
+        want = np.array([np.float32(float(x)) for x in texts], dtype=np.float32)
+    for col in (t.column("qual").to_numpy(), np.array([i["Q"] for i in
+                                                      t.column("info").to_pylist()],
+                                                     dtype=np.float32)):
+        same = (col == want) | (np.isnan(col) & np.isnan(want))
+        assert same.all(), [texts[i] for i in np.flatnonzero(~same)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-2**31 + 8, 2**31 - 1), min_size=1, max_size=5))
+def test_integer_lists_round_trip(tmp_path_factory, values):
+    tmp = tmp_path_factory.mktemp("ints")
+    text = HEADER + f"chr1\t1\t.\tA\tG\t.\t.\tAD={','.join(map(str, values))}\n"
+    assert _rows(_write(tmp, text), samples=())[0]["info"]["AD"] == values
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+def test_seven_columns_names_the_line(tmp_path):
+    text = HEADER + LINES[0] + "\nchr1\t5\t.\tA\tG\t.\t.\n"
+    path = _write(tmp_path, text)
+    n = HEADER.count("\n") + 2
+    with pytest.raises(VcfFormatError) as ei:
+        _table(path)
+    assert f"{path}, line {n}:" in str(ei.value)
+    assert "7 tab-separated columns" in str(ei.value)
+    assert ei.value.line == n and isinstance(ei.value, ValueError)
+
+
+@pytest.mark.parametrize("line, message", [
+    ("chr1\tx12\t.\tA\tG\t.\t.\t.", "POS 'x12'"),
+    ("chr1\t-1\t.\tA\tG\t.\t.\t.", "POS '-1'"),
+    ("chr1\t1\t.\tA\tG\tbad\t.\t.", "QUAL 'bad'"),
+    ("chr1\t1\t.\tA\tG\t.\t.\tNS=abc", "Type=Integer for NS"),
+    ("chr1\t1\t.\tA\tG\t.\t.\tNS=1,2", "Number=1"),
+    ("chr1\t1\t.\tA\tG\t.\t.\t.\tGT\t0/x\t0\t0", "genotype '0/x'"),
+    ("chr1\t1\t.\tA\tG\t.\t.\t.\tDP:GT\t1:0\t1:0\t1:0", "GT must be the first"),
+    ("chr1\t1\t.\tA\tG\t.\t.\t.\tGT:GT\t0:0\t0:0\t0:0", "repeats a key"),
+    ("chr1\t1\t.\tA\tG\t.\t.\t.\tGT\t0:1\t0\t0", "more ':'-separated"),
+    ("chr1\t1\t.\tA\tG\t.\t.\t.\tGT\t0\t0\t0\t0", "more sample columns"),
+    ("chr1\t1\t.\tA\tG\t.\t.\t.\tDP\tx\t1\t1", "FORMAT DP value 'x'"),
+    ("chr,1\t1\t.\tA\tG\t.\t.\t.", "CHROM 'chr,1'"),
+    ("", "blank line"),
+])
+def test_malformed_data_lines(tmp_path, line, message):
+    text = HEADER + LINES[1] + "\n" + line + "\n" + LINES[2] + "\n"
+    path = _write(tmp_path, text)
+    with pytest.raises(VcfFormatError) as ei:
+        _table(path)
+    assert message in str(ei.value)
+    assert ei.value.line == HEADER.count("\n") + 2
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "empty"),
+    ("##fileformat=\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n", "##fileformat is empty"),
+    ("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n", "first line"),
+    ("##fileformat=VCFv4.2\n##INFO=<ID=X>\n", "no #CHROM line"),
+    ("##fileformat=VCFv4.2\njunk\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n", "'##'"),
+    ("##fileformat=VCFv4.2\n#CHROM\tPOSITION\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n", "POSITION"),
+    ("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\n",
+     "no sample columns"),
+    ("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tA\tB\tA\n",
+     "repeated: A"),
+])
+def test_malformed_headers(tmp_path, text, message):
+    path = _write(tmp_path, text)
+    with pytest.raises(VcfFormatError, match=message):
+        get("vcf").inspect(path)
+
+
+def test_bcf_is_refused_clearly(tmp_path):
+    path = _write(tmp_path, b"BCF\x02\x02" + b"\0" * 40, "x.bcf", mode="bgzf")
+    assert get("vcf").sniff(b"BCF\x02\x02")
+    with pytest.raises(BcfNotSupportedError, match="bcftools view"):
+        get("vcf").inspect(path)
+    assert issubclass(BcfNotSupportedError, FormatError)
+
+
+# -- generated files: projection, pushdown, blocks, threads -----------------------------------
+
+def _generated(n=3000, seed=11):
+    rng = random.Random(seed)
+    lines = []
+    pos = {"chr1": 0, "chr2": 0, "chrX": 0}
+    for _ in range(n):
+        chrom = rng.choice(list(pos))
+        pos[chrom] += rng.randint(1, 500)
+        n_alt = rng.choice([1, 1, 1, 2])
+        ref = rng.choice(["A", "C", "G", "T", "AT", "GCC"])
+        alts = ",".join(rng.choice(["A", "C", "G", "T", "<DEL>", "GA"]) for _ in range(n_alt))
+        qual = rng.choice([".", f"{rng.uniform(0, 100):.2f}", str(rng.randint(0, 60))])
+        filt = rng.choice(["PASS", ".", "q10", "q10;s50"])
+        info = [f"NS={rng.randint(0, 3)}", "AF=" + ",".join(f"{rng.random():.3f}"
+                                                          for _ in range(n_alt))]
+        if alts.startswith("<DEL>") or rng.random() < 0.1:
+            info.append(f"END={pos[chrom] + rng.randint(0, 900)}")
+        if rng.random() < 0.3:
+            info.append("DB")
+        rng.shuffle(info)
+        gts = "\t".join(f"{rng.randint(0, n_alt)}{rng.choice('/|')}{rng.randint(0, n_alt)}"
+                        f":{rng.randint(0, 50)}" for _ in range(3))
+        lines.append(f"{chrom}\t{pos[chrom]}\t.\t{ref}\t{alts}\t{qual}\t{filt}\t"
+                     f"{';'.join(info)}\tGT:DP\t{gts}")
+    return HEADER + "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("gen")
+    text = _generated()
+    return {"text": text, "plain": _write(tmp, text, "g.vcf"),
+            "bgzf": _write(tmp, text, "g.vcf.gz", mode="bgzf"),
+            "tiny": _write(tmp, text, "tiny.vcf.gz", mode="bgzf", block_size=100),
+            "gzip": _write(tmp, text, "plain.vcf.gz", mode="gzip")}
+
+
+def test_compressions_and_tiny_blocks_agree(generated, threads):
+    want = _table(generated["plain"], threads=1)
+    assert want.num_rows == 3000
+    for key in ("bgzf", "tiny", "gzip"):
+        assert _table(generated[key], threads=threads).equals(want), key
+
+
+def test_small_groups_and_batches(generated, monkeypatch, threads):
+    """Groups of a few chunks, batches cut to batch_size: same rows in the same order."""
+    from genomicframe.formats import vcf as vcf_mod
+
+    want = _table(generated["plain"])
+    monkeypatch.setattr(vcf_mod, "GROUP_BYTES", 1000)
+    fmt = VcfFormat()
+    frag = fmt.make_fragments(generated["tiny"])[0]
+    batches = list(fmt.read_batches(frag, threads=threads, batch_size=77))
+    assert max(b.num_rows for b in batches) <= 77
+    assert pa.Table.from_batches(batches).equals(want)
+    arr = genotype_array(generated["tiny"], threads=threads)
+    assert np.array_equal(arr, genotype_array(generated["plain"]))
+
+
+def test_error_line_numbers_across_blocks(tmp_path, threads):
+    text = _generated(1500)
+    lines = text.split("\n")
+    bad = 1200
+    lines[bad] = "\t".join(lines[bad].split("\t")[:7])
+    path = _write(tmp_path, "\n".join(lines), "bad.vcf.gz", mode="bgzf", block_size=100)
+    with pytest.raises(VcfFormatError) as ei:
+        _table(path, threads=threads)
+    assert ei.value.line == bad + 1
+
+
+def test_projection_returns_the_same_values(generated):
+    full = _table(generated["bgzf"])
+    for cols in (["pos"], ["start"], ["end"], ["chrom", "qual"], ["info", "id"],
+                 ["format", "filter", "alt"], ["ref", "end", "start", "pos"]):
+        part = _table(generated["bgzf"], columns=cols)
+        assert part.column_names == cols
+        for c in cols:
+            assert part.column(c).equals(full.column(c)), c
+    assert _table(generated["bgzf"], columns=[]).num_rows == 3000
+    assert get("vcf").count_rows(get("vcf").make_fragments(generated["bgzf"])[0]) == 3000
+    with pytest.raises(KeyError, match="nope"):
+        _table(generated["bgzf"], columns=["nope"])
+
+
+def _expected_rows(full: pa.Table, pd: Pushdown) -> pa.Table:
+    keep = np.ones(full.num_rows, bool)
+    rows = full.select(["chrom", "pos", "start", "end", "qual", "filter"]).to_pylist()
+    for i, r in enumerate(rows):
+        for col, values in pd.isin.items():
+            if col == "filter":
+                keep[i] &= any(f in values for f in r["filter"])
+            else:
+                keep[i] &= r[col] in values
+        for col, rng in pd.ranges.items():
+            keep[i] &= rng.contains(r[col])
+    return full.filter(pa.array(keep))
+
+
+pushdowns = st.builds(
+    lambda chroms, filters, lo, width, qlo, which: Pushdown(
+        isin={k: v for k, v in (("chrom", chroms), ("filter", filters)) if v is not None},
+        ranges={which: Range(lo, lo % 2 == 0, lo + width, width % 2 == 0),
+                **({"qual": Range(qlo, True)} if qlo is not None else {})}),
+    st.one_of(st.none(), st.frozensets(st.sampled_from(["chr1", "chr2", "chrX", "chrY"]))),
+    st.one_of(st.none(), st.frozensets(st.sampled_from(["PASS", "q10", "s50"]), min_size=1)),
+    st.integers(0, 400_000), st.integers(0, 300_000),
+    st.one_of(st.none(), st.floats(0, 100)),
+    st.sampled_from(["pos", "start", "end"]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(pd=pushdowns)
+def test_pushdown_drops_exactly_the_failing_rows(generated, pd):
+    path = generated["bgzf"]
+    full = _table(path)
+    got = _table(path, pushdown=pd)
+    assert got.equals(_expected_rows(full, pd))
+
+
+def test_pushdown_with_projection_and_nulls(generated):
+    path = generated["bgzf"]
+    full = _table(path)
+    pd = Pushdown(not_null=frozenset({"qual"}))
+    got = _table(path, columns=["pos"], pushdown=pd)
+    assert got.column("pos").equals(full.filter(pc.is_valid(full.column("qual"))).column("pos"))
+    assert _table(path, pushdown=Pushdown(isin={"chrom": frozenset()})).num_rows == 0
+
+
+def test_samples_option(generated):
+    full = _table(generated["bgzf"])
+    none = _table(generated["bgzf"], samples=())
+    assert "format" not in none.column_names
+    assert none.equals(full.drop_columns(["format"]))
+    two = _table(generated["bgzf"], samples=["S3", "S2"])
+    gt_full = full.column("format").to_pylist()
+    gt_two = two.column("format").to_pylist()
+    assert all(b["GT"] == a["GT"][1:] and b["DP"] == a["DP"][1:] for a, b in zip(gt_full, gt_two))
+    frag = FragmentSpec(generated["bgzf"], "vcf", "bgzf", options=(("samples", ("S1",)),))
+    t = pa.Table.from_batches(list(VcfFormat().read_batches(frag, columns=["format"])))
+    assert [r["GT"] for r in t.column("format").to_pylist()] == [a["GT"][:1] for a in gt_full]
+
+
+def test_records_match_a_plain_python_reading(generated):
+    """A slow str.split reading of the generated text is the oracle for the fixed columns."""
+    got = _table(generated["plain"]).to_pylist()
+    data = [x for x in generated["text"].split("\n") if x and not x.startswith("#")]
+    for line, row in zip(data, got):
+        f = line.split("\t")
+        assert row["chrom"] == f[0] and row["pos"] == int(f[1]) and row["ref"] == f[3]
+        assert row["alt"] == f[4].split(",")
+        assert row["filter"] == ([] if f[6] == "." else f[6].split(";"))
+        assert (row["qual"] is None) if f[5] == "." else math.isclose(
+            row["qual"], np.float32(float(f[5])), rel_tol=1e-7)
+        info = dict(kv.partition("=")[::2] for kv in f[7].split(";"))
+        end = int(info["END"]) if "END" in info and int(info["END"]) >= int(f[1]) - 1 \
+            else int(f[1]) - 1 + len(f[3])
+        assert row["end"] == end
+        assert row["info"]["DB"] == ("DB" in info)
+        assert row["info"]["NS"] == int(info["NS"])
