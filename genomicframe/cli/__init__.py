@@ -24,6 +24,7 @@ COMMANDS = {
     "view": "genomicframe.cli.view",
     "schema": "genomicframe.cli.schema",
     "convert": "genomicframe.cli.convert",
+    "stats": "genomicframe.cli.stats",
 }
 
 
