@@ -95,7 +95,7 @@ def _conform_array(arr, typ):
 
 
 def conform_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    """``batch`` with exactly ``schema``'s columns: cast, struct fields filled, missing columns null."""
+    """``batch`` with exactly ``schema``'s columns: cast, struct fields filled, absent ones null."""
     if batch.schema.equals(schema):
         return batch
     names = batch.schema.names
@@ -396,7 +396,7 @@ class Scanner:
     @staticmethod
     def from_dataset(dataset: "Dataset", *, columns=None, filter=None,
                      batch_size=DEFAULT_BATCH_SIZE, use_threads=True, **kwargs) -> "Scanner":
-        """A scanner over ``dataset``; other pyarrow keywords (readahead, ...) are accepted and unused."""
+        """A scanner over ``dataset``; other pyarrow keywords (readahead, ...) are ignored."""
         if not isinstance(dataset, Dataset):
             raise TypeError("Scanner.from_dataset takes a genomicframe Dataset")
         flt = _ex.to_expression(filter, dataset.schema)
@@ -416,7 +416,7 @@ class Scanner:
 
     @staticmethod
     def from_batches(source, **kwargs) -> pads.Scanner:
-        """pyarrow's one-shot scanner over an iterator of batches (``pyarrow.dataset.Scanner.from_batches``)."""
+        """pyarrow's one-shot scanner over batches (``pyarrow.dataset.Scanner.from_batches``)."""
         return pads.Scanner.from_batches(source, **kwargs)
 
     @property
@@ -597,8 +597,8 @@ class Dataset(pads.Dataset):
                 specs = self._frag_cache[key] = list(specs)
             owners = _ownership(specs)
             for s in specs:
-                frags.append(Fragment(s, self._schema, self._filter,
-                                      owners.get(tuple(s.region)) if s.region is not None else None))
+                owner = owners.get(tuple(s.region)) if s.region is not None else None
+                frags.append(Fragment(s, self._schema, self._filter, owner))
         return frags
 
     def get_fragments(self, filter=None):
@@ -615,16 +615,17 @@ class Dataset(pads.Dataset):
         raise TypeError(_NOT_HERE)
 
     # scanning
-    def scanner(self, columns=None, filter=None, batch_size=DEFAULT_BATCH_SIZE, batch_readahead=None,
-                fragment_readahead=None, fragment_scan_options=None, use_threads=True,
-                cache_metadata=None, memory_pool=None) -> Scanner:
+    def scanner(self, columns=None, filter=None, batch_size=DEFAULT_BATCH_SIZE,
+                batch_readahead=None, fragment_readahead=None, fragment_scan_options=None,
+                use_threads=True, cache_metadata=None, memory_pool=None) -> Scanner:
         return Scanner.from_dataset(self, columns=columns, filter=filter, batch_size=batch_size,
                                     use_threads=use_threads)
 
     def to_batches(self, columns=None, filter=None, batch_size=DEFAULT_BATCH_SIZE, **kwargs):
         return self.scanner(columns, filter, batch_size, **kwargs).to_batches()
 
-    def to_table(self, columns=None, filter=None, batch_size=DEFAULT_BATCH_SIZE, **kwargs) -> pa.Table:
+    def to_table(self, columns=None, filter=None, batch_size=DEFAULT_BATCH_SIZE,
+                 **kwargs) -> pa.Table:
         return self.scanner(columns, filter, batch_size, **kwargs).to_table()
 
     def head(self, num_rows: int, columns=None, filter=None, batch_size=DEFAULT_BATCH_SIZE,
@@ -647,7 +648,7 @@ class Dataset(pads.Dataset):
 
     # derived datasets
     def filter(self, expression) -> "Dataset":
-        """A view of this dataset that only holds rows passing ``expression`` (Expression or string)."""
+        """A view holding only the rows passing ``expression`` (an Expression or a string)."""
         e = _ex.to_expression(expression, self._schema)
         if e is None:
             return self
@@ -677,7 +678,8 @@ class Dataset(pads.Dataset):
             left_suffix=left_suffix, right_suffix=right_suffix, coalesce_keys=coalesce_keys,
             use_threads=use_threads))
 
-    def join_asof(self, right_dataset, on, by, tolerance, right_on=None, right_by=None) -> pads.Dataset:
+    def join_asof(self, right_dataset, on, by, tolerance, right_on=None,
+                  right_by=None) -> pads.Dataset:
         """Read both sides and as-of join them in memory (``pyarrow.Table.join_asof``)."""
         return pads.dataset(self.to_table().join_asof(
             _as_table(right_dataset), on, by, tolerance, right_on=right_on, right_by=right_by))

@@ -1,4 +1,4 @@
-"""Filters: a string grammar, and splitting a filter into index regions, parser pushdown and residual.
+"""Filters: a string grammar; splitting a filter into index regions, parser pushdown, residual.
 
 Filters are :class:`pyarrow.compute.Expression` objects (``field("qual") >= 30``).
 :func:`parse` turns the string form into the same thing::
@@ -46,7 +46,7 @@ class FilterSyntaxError(GenomicFrameError, ValueError):
 
 
 def field(*name_or_path):
-    """``pyarrow.compute.field``: a column reference (``field("info", "AF")`` for a struct child)."""
+    """``pyarrow.compute.field``: a column (``field("info", "AF")`` for a struct child)."""
     import pyarrow.compute as pc
 
     return pc.field(*name_or_path)
@@ -101,7 +101,8 @@ def _unescape(body: str, pos: int, text: str) -> str:
 
 def _syntax(text: str, pos: int, message: str) -> FilterSyntaxError:
     caret = " " * pos + "^"
-    return FilterSyntaxError(f"filter syntax error at column {pos + 1}: {message}\n  {text}\n  {caret}")
+    return FilterSyntaxError(
+        f"filter syntax error at column {pos + 1}: {message}\n  {text}\n  {caret}")
 
 
 def _tokenize(text: str) -> list[_Tok]:
@@ -292,7 +293,8 @@ class _Parser:
         while self.at("op", "."):
             self.take()
             if not self.at("name"):
-                raise self.error(f"expected a field name after '.' but found {self.describe(self.tok)}")
+                raise self.error("expected a field name after '.' but found "
+                                 f"{self.describe(self.tok)}")
             path.append(self.take().value)
         if self.schema is not None:
             self.check_path(path, first)
@@ -372,7 +374,7 @@ _ArrowSchema._fields_ = [
 
 
 def _ordered_metadata(schema) -> list[tuple[bytes, bytes]]:
-    """Schema metadata as an ordered list of pairs (``Schema.metadata`` is a dict and drops repeats)."""
+    """Schema metadata as ordered pairs (``Schema.metadata`` is a dict and drops repeats)."""
     import struct
 
     c = _ArrowSchema()
@@ -537,7 +539,10 @@ class _C:
     nan: bool = False
 
     def and_(self, o: "_C") -> "_C":
-        isin = self.isin if o.isin is None else (o.isin if self.isin is None else self.isin & o.isin)
+        if o.isin is None or self.isin is None:
+            isin = self.isin if o.isin is None else o.isin
+        else:
+            isin = self.isin & o.isin
         rng = self.range if o.range is None else (o.range if self.range is None
                                                   else self.range.intersect(o.range))
         return _C(isin, rng, self.not_null or o.not_null, self.nan or o.nan)
@@ -684,8 +689,6 @@ class _Deriver:
         return {col: _C(range=_range(op, v, typ), not_null=True)}
 
     def isin(self, node: Node) -> dict:
-        import pyarrow as pa
-
         arg = node.args[0]
         typ = self.column_type(arg)
         opts = node.options or {}
@@ -704,7 +707,6 @@ class _Deriver:
             lo, hi = min(values), max(values)
             rng = _range("greater_equal", lo, typ).intersect(_range("less_equal", hi, typ))
             return {col: _C(range=rng, not_null=True)}
-        del pa
         return {}
 
 

@@ -171,7 +171,7 @@ class LazyScan:
 
     # explaining it
     def explain(self) -> str:
-        """What a run of this plan reads: index regions, parser pushdown, residual terms, columns."""
+        """What a run reads: index regions, parser pushdown, residual terms, columns."""
         return _explain(self)
 
     def __repr__(self):
@@ -301,7 +301,8 @@ def _explain(plan: LazyScan) -> str:
     read = set(base) | set(ex.referenced_columns(full, schema))
     out_names = plan.schema.names
     lines.append(f"columns:  {', '.join(out_names) if out_names else '(none)'}")
-    lines.append(f"read:     {', '.join(n for n in schema.names if n in read) or '(none: row count)'}")
+    read_names = ", ".join(n for n in schema.names if n in read) or "(none: row count)"
+    lines.append(f"read:     {read_names}")
     fmt = formats.get(fmt_names[0])
     p = ex.plan(full, schema, fmt.pushdown_columns)
     frags = ds._fragments_for(plan._filter)
@@ -316,8 +317,8 @@ def _explain(plan: LazyScan) -> str:
         elif indexed:
             lines.append(f"index:    {', '.join(_region(r) for r in p.regions)}")
         else:
-            lines.append(f"index:    none beside the file; {', '.join(_region(r) for r in p.regions)} "
-                         f"read by a full scan")
+            regions = ", ".join(_region(r) for r in p.regions)
+            lines.append(f"index:    none beside the file; {regions} read by a full scan")
         pd = _show_pushdown(p.pushdown)
         lines.append(f"parser:   {'; '.join(pd) if pd else '(nothing)'}")
         for t in p.terms:

@@ -19,8 +19,9 @@ chromosome, so records overlapping both halves would come back twice unless the
 dataset layer gives each record to one fragment.
 
 Every ``read_batches`` call is recorded in :data:`CALLS` (fragment, columns,
-pushdown, and how many batches were pulled from it) so tests can see what the dataset layer asked for; rows failing the
-pushdown are dropped, as a real parser may do.
+pushdown, and how many batches were pulled from it) so tests can see what the
+dataset layer asked for; rows failing the pushdown are dropped, as a real
+parser may do.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A deterministic small VCF for dataset-layer tests, with its records kept as a pure-Python oracle."""
+"""A deterministic small VCF for dataset-layer tests; its records are the pure-Python oracle."""
 from __future__ import annotations
 
 import random
@@ -18,7 +18,7 @@ HEADER = """##fileformat=VCFv4.3
 
 
 def records(n: int = 600, seed: int = 5) -> list[dict]:
-    """Sorted records: chrom, pos (1-based), ref, alt list, qual (None for '.'), filter, dp, db, end."""
+    """Sorted records: chrom, pos (1-based), ref, alt, qual (None for '.'), filter, dp, db, end."""
     rng = random.Random(seed)
     out = []
     for chrom in ("chr1", "chr2", "chrX"):
@@ -26,7 +26,8 @@ def records(n: int = 600, seed: int = 5) -> list[dict]:
         for _ in range(n // 3):
             pos += rng.randint(1, 300)
             ref = rng.choice(["A", "C", "G", "T", "AT", "GCC"])
-            alts = [rng.choice(["A", "C", "G", "T", "TTA"]) for _ in range(rng.choice([1, 1, 1, 2]))]
+            n_alt = rng.choice([1, 1, 1, 2])
+            alts = [rng.choice(["A", "C", "G", "T", "TTA"]) for _ in range(n_alt)]
             qual = None if rng.random() < 0.1 else round(rng.uniform(0, 80), 1)
             flt = rng.choice(["PASS", "PASS", "q10", "."])
             dp = rng.randint(0, 100)

@@ -20,7 +20,8 @@ f = pc.field
 
 @pytest.fixture(scope="module")
 def toy_path(tmp_path_factory):
-    return toy.write_toy(tmp_path_factory.mktemp("cli") / "calls.toy", toy.sample_rows(), index=True)
+    d = tmp_path_factory.mktemp("cli")
+    return toy.write_toy(d / "calls.toy", toy.sample_rows(), index=True)
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +51,18 @@ def test_view_jsonl_and_csv(toy_path, table, capsys):
     # float32 values print as written in the file, not as their widened double
     written = {r[1]: r[3] for r in toy.sample_rows()[:20] if r[0] == "chr1"}
     assert all(r["qual"] == written[r["pos"]] for r in rows)
-    assert main(["view", toy_path, "-O", "csv", "-c", "chrom,info.AF", "-n", "2", "--no-header"]) == 0
+    assert main(["view", toy_path, "-O", "csv", "-c", "chrom,info.AF", "-n", "2",
+                 "--no-header"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == 2 and out[0].startswith("chr1,")
+    assert len(out) == 2 and out[0].startswith('"chr1",')
+    assert main(["view", toy_path, "-c", "name,info", "-n", "3", "--no-header"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    for line, row in zip(lines, table.slice(0, 3).to_pylist()):
+        name, info = line.split("\t")
+        assert name == (row["name"] or ".")
+        want = [f"AF={row['info']['AF']}"] if row["info"]["AF"] is not None else []
+        want += ["DB"] if row["info"]["DB"] else []
+        assert info == (";".join(want) or ".")
 
 
 def test_view_binary_outputs(toy_path, table, tmp_path):
@@ -138,7 +148,8 @@ def test_vcf_view_and_convert(tmp_path, capsys):
 
     recs = _vcfgen.records(n=120)
     path = _vcfgen.write_vcf(tmp_path / "v.vcf.gz", recs)
-    assert main(["view", path, "-f", "qual >= 30", "-c", "chrom,pos,qual,filter", "--no-header"]) == 0
+    assert main(["view", path, "-f", "qual >= 30", "-c", "chrom,pos,qual,filter",
+                 "--no-header"]) == 0
     got = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
     want = [r for r in recs if r["qual"] is not None and r["qual"] >= 30]
     assert [(c, int(p), float(q)) for c, p, q, _ in got] == [(r["chrom"], r["pos"], r["qual"])

@@ -1,4 +1,4 @@
-"""Filter strings, pushdown planning, and the exactness property to_table(filter=f) == to_table().filter(f)."""
+"""Filter strings, pushdown planning, and the property to_table(filter=f) == post-filter."""
 from __future__ import annotations
 
 import math
@@ -81,12 +81,14 @@ def test_plan_splits_terms():
     assert p.pushdown.ranges["pos"] == Range(1000, True, 2000, False)
     q = p.pushdown.ranges["qual"]
     assert q.contains(30.0) and not q.contains(29.9)
-    # pos >= 1000 -> start >= 999; one base of slack for zero-length records; pos < 2000 -> start < 1999
+    # pos >= 1000 -> start >= 999, one base of slack for zero-length records;
+    # pos < 2000 -> start < 1999
     assert p.regions == [("chr22", 998, 1999)]
     where = {str(t.expression): (t.index, t.parser) for t in p.terms}
     assert where['(chrom == "chr22")'] == (True, True)
     assert where["(qual >= 30)"] == (False, True)
-    assert where["(FieldRef.Nested(FieldRef.Name(info) FieldRef.Name(AF)) > 0.01)"] == (False, False)
+    af = "(FieldRef.Nested(FieldRef.Name(info) FieldRef.Name(AF)) > 0.01)"
+    assert where[af] == (False, False)
 
 
 def test_plan_or_and_not():
@@ -126,7 +128,8 @@ def test_plan_empty_and_nan():
 
 
 def test_plan_reads_duckdb_in_lists():
-    expr = pc.if_else(f("chrom").is_valid(), f("chrom").isin(["x", "y"]), pa.scalar(None, pa.bool_()))
+    null = pa.scalar(None, pa.bool_())
+    expr = pc.if_else(f("chrom").is_valid(), f("chrom").isin(["x", "y"]), null)
     p = plan(expr, SCHEMA, PUSH)
     assert p.pushdown.isin == {"chrom": frozenset({"x", "y"})}
 
@@ -160,6 +163,10 @@ _DATA_VALUES = sorted({v for r in _ROWS for v in (r[1], r[1] - 1, r[2])}) + sort
     {r[3] for r in _ROWS if r[3] is not None})
 
 
+def _isin_text(negate: bool, values) -> str:
+    return f"chrom {'not ' if negate else ''}in ({', '.join(repr(v) for v in values)})"
+
+
 def _atom():
     num = st.builds(lambda c, o, v: f"{c} {o} {v}", _cols_num, _ops,
                     st.one_of(st.sampled_from(_DATA_VALUES), st.sampled_from(_DATA_VALUES),
@@ -167,7 +174,7 @@ def _atom():
                                   lambda x: repr(round(x, 2)))))
     chrom = st.builds(lambda o, v: f"chrom {o} '{v}'", st.sampled_from(["==", "!="]),
                       st.sampled_from(["chr1", "chr2", "chrX", "chrY"]))
-    isin = st.builds(lambda neg, vs: f"chrom {'not ' if neg else ''}in ({', '.join(repr(v) for v in vs)})",
+    isin = st.builds(_isin_text,
                      st.booleans(), st.lists(st.sampled_from(["chr1", "chr2", "chrX", "zz"]),
                                              min_size=1, max_size=3))
     nulls = st.builds(lambda c, neg: f"{c} is {'not ' if neg else ''}null",
@@ -202,7 +209,8 @@ def test_every_comparison_at_data_boundaries(toy_data):
                     assert split.to_table(filter=expr).equals(want), text
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=_filters)
 def test_filter_is_exact(toy_data, text):
     ds, split, table = toy_data
@@ -245,7 +253,8 @@ def vcf_data(tmp_path_factory):
     pytest.importorskip("genomicframe.formats.vcf")
     import _vcfgen
 
-    path = _vcfgen.write_vcf(tmp_path_factory.mktemp("vcfprop") / "p.vcf.gz", _vcfgen.records(n=300))
+    d = tmp_path_factory.mktemp("vcfprop")
+    path = _vcfgen.write_vcf(d / "p.vcf.gz", _vcfgen.records(n=300))
     ds = gf.dataset(path)
     return ds, ds.to_table()
 
@@ -257,7 +266,7 @@ def _vcf_atom():
                         lambda x: repr(round(x, 1)))))
     chrom = st.builds(lambda o, v: f"chrom {o} '{v}'", st.sampled_from(["==", "!="]),
                       st.sampled_from(["chr1", "chr2", "chrX", "chr9"]))
-    isin = st.builds(lambda neg, vs: f"chrom {'not ' if neg else ''}in ({', '.join(repr(v) for v in vs)})",
+    isin = st.builds(_isin_text,
                      st.booleans(), st.lists(st.sampled_from(["chr1", "chr2", "chrX"]),
                                              min_size=1, max_size=2))
     other = st.sampled_from(["qual is null", "qual is not null", "info.DB", "not info.DB",
@@ -276,7 +285,8 @@ _vcf_filters = st.recursive(
 )
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=_vcf_filters)
 def test_vcf_filter_is_exact(vcf_data, text):
     ds, table = vcf_data

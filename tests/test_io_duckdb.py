@@ -1,4 +1,4 @@
-"""DuckDB over a Dataset: right answers, and the parser receives only the needed columns and the filter."""
+"""DuckDB over a Dataset: right answers; the parser gets only the needed columns and the filter."""
 from __future__ import annotations
 
 import pyarrow.compute as pc
@@ -15,7 +15,8 @@ QUERY = "SELECT chrom, count(*) AS n FROM calls WHERE qual >= 30 GROUP BY chrom 
 
 @pytest.fixture(scope="module")
 def toy_path(tmp_path_factory):
-    return toy.write_toy(tmp_path_factory.mktemp("duck") / "calls.toy", toy.sample_rows(), index=True)
+    d = tmp_path_factory.mktemp("duck")
+    return toy.write_toy(d / "calls.toy", toy.sample_rows(), index=True)
 
 
 @pytest.fixture
@@ -62,7 +63,7 @@ def test_where_on_chrom_and_pos_uses_the_index(con, toy_path):
 
 
 def test_plain_con_register_still_pushes_what_duckdb_offers(con, toy_path):
-    """``con.register`` sees a pyarrow Dataset: columns and non-float predicates reach the parser."""
+    """``con.register`` sees a pyarrow Dataset: columns and non-float predicates get through."""
     ds = gf.dataset(toy_path)
     con.register("calls", ds)
     want = ds.count_rows(filter=(f("chrom") == "chr1") & (f("pos") < 400))
@@ -70,7 +71,8 @@ def test_plain_con_register_still_pushes_what_duckdb_offers(con, toy_path):
     got = con.sql("SELECT count(*) FROM calls WHERE chrom = 'chr1' AND pos < 400").fetchall()
     assert got == [(want,)]
     assert toy.CALLS
-    assert all(c["columns"] == ["chrom", "pos", "start"] for c in toy.CALLS)  # start: region ownership
+    # start: for the index region's ownership test
+    assert all(c["columns"] == ["chrom", "pos", "start"] for c in toy.CALLS)
     assert all(c["pushdown"].isin == {"chrom": frozenset({"chr1"})} for c in toy.CALLS)
     # float predicates are applied by DuckDB itself on this path; the answer is still right
     assert con.sql(QUERY).fetchall() == _expected_counts(ds, f("qual") >= 30)

@@ -1,4 +1,4 @@
-"""``genomicframe schema``: the Arrow schema a file reads as (header only, nothing else is parsed)."""
+"""``genomicframe schema``: the Arrow schema a file reads as (only the header is parsed)."""
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,4 @@
-"""``genomicframe view``: filter and project any supported file, write TSV, CSV, JSON lines, Parquet or Arrow.
+"""``genomicframe view``: filter and project a file; write TSV, CSV, JSON lines, Parquet or Arrow.
 
 Also the helpers ``schema`` and ``convert`` share: opening the input (``-``
 is standard input), parsing ``--columns``, the progress bar, writers.
@@ -106,7 +106,7 @@ def scanner(ds, args):
 
 
 class Progress:
-    """Rows and fragments done, redrawn on standard error at most five times a second (terminals only)."""
+    """Rows and fragments done, redrawn on standard error at most 5 times a second (terminals)."""
 
     def __init__(self, total_fragments: int, enabled: bool | None = None):
         self.total = total_fragments
@@ -245,8 +245,56 @@ def _float32_tidy(batch):
     return cols
 
 
+def _text_array(col, null: str):
+    """A column as strings for TSV/CSV, without nulls, vectorised with pyarrow compute.
+
+    Null and empty lists are ``null``; lists are comma-joined (null items ``.``); structs read like
+    VCF INFO (``AF=0.5;DP=10;DB``: null children left out, true flags by name).
+    Floats print as the shortest decimal that round-trips in their own precision.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    t = col.type
+    if pa.types.is_dictionary(t):
+        return _text_array(col.dictionary_decode(), null)
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        items = _text_array(col.values, ".")
+        cls = pa.LargeListArray if pa.types.is_large_list(t) else pa.ListArray
+        joined = pc.binary_join(cls.from_arrays(col.offsets, items), ",")
+        present = pc.and_(col.is_valid(), pc.greater(pc.fill_null(pc.list_value_length(col), 0), 0))
+        return pc.fill_null(pc.if_else(present, joined, pa.scalar(None, pa.string())), null)
+    if pa.types.is_struct(t):
+        parts = []
+        for k in range(t.num_fields):
+            name = t.field(k).name
+            child = col.field(k)
+            if pa.types.is_boolean(child.type):
+                part = pc.if_else(pc.fill_null(child, False), name, pa.scalar(None, pa.string()))
+            else:
+                text = _text_array(child, "")
+                part = pc.if_else(child.is_valid(), pc.binary_join_element_wise(name, text, "="),
+                                  pa.scalar(None, pa.string()))
+            parts.append(part)
+        if not parts:
+            return pa.array([null] * len(col), pa.string())
+        joined = pc.binary_join_element_wise(*parts, ";", null_handling="skip")
+        joined = pc.if_else(pc.equal(joined, ""), ".", joined)
+        return pc.fill_null(pc.if_else(col.is_valid(), joined, pa.scalar(None, pa.string())), null)
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+        return pa.array([null if v is None else v.hex() for v in col.to_pylist()], pa.string())
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return pc.fill_null(col, null)
+    if (pa.types.is_fixed_size_list(t) or pa.types.is_map(t) or pa.types.is_union(t)
+            or pa.types.is_list_view(t) or pa.types.is_large_list_view(t)):
+        return pa.array([null if v is None else _text_value(v, null) for v in col.to_pylist()],
+                        pa.string())
+    return pc.fill_null(col.cast(pa.string()), null)
+
+
 def write_text(stream, schema, batch_iter, fmt: str, header: bool) -> None:
-    import csv
     import json
 
     names = schema.names
@@ -258,19 +306,35 @@ def write_text(stream, schema, batch_iter, fmt: str, header: bool) -> None:
                 for i in range(b.num_rows)))
         return
     if fmt == "csv":
-        w = csv.writer(stream, lineterminator="\n")
-        if header:
-            w.writerow(names)
+        import io
+
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        first = True
         for b in batch_iter:
-            cols = _float32_tidy(b)
-            w.writerows([_text_value(c[i], "") for c in cols] for i in range(b.num_rows))
+            table = pa.table([_text_array(c, "") for c in b.columns], names=names)
+            buf = io.BytesIO()
+            pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=header and first,
+                                                          quoting_style="needed"))
+            stream.write(buf.getvalue().decode())
+            first = False
+        if first and header:
+            stream.write(",".join(f'"{n}"' for n in names) + "\n")
         return
+    import pyarrow.compute as pc
+
     if header:
         stream.write("\t".join(names) + "\n")
     for b in batch_iter:
-        cols = _float32_tidy(b)
-        stream.write("".join("\t".join(_text_value(c[i], ".") for c in cols) + "\n"
-                             for i in range(b.num_rows)))
+        if not b.num_rows:
+            continue
+        if not names:
+            stream.write("\n" * b.num_rows)
+            continue
+        texts = [_text_array(c, ".") for c in b.columns]
+        lines = texts[0] if len(texts) == 1 else pc.binary_join_element_wise(*texts, "\t")
+        stream.write("\n".join(lines.to_pylist()) + "\n")
 
 
 def write_binary(target, schema, batch_iter, fmt: str) -> None:

@@ -25,7 +25,7 @@ __all__ = ["register", "source"]
 
 
 def source(dataset):
-    """A DuckDB scan source over ``dataset`` that takes every predicate DuckDB can translate exactly.
+    """A DuckDB scan source over ``dataset`` taking every predicate DuckDB translates exactly.
 
     Returns ``None`` when this DuckDB has no source protocol.
     """

@@ -116,7 +116,7 @@ def to_arrow_filter(predicate, schema):
 
 
 def _convert(node, schema):
-    """(expression or None, exact): ``expression`` is implied by ``node``; exact means equivalent."""
+    """(expression or None, exact): ``node`` implies ``expression``; exact: they are equivalent."""
     if not isinstance(node, dict) or len(node) != 1:
         raise _Unknown
     (kind, body), = node.items()
