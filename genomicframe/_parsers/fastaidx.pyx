@@ -685,3 +685,49 @@ cdef void _fill(const int64_t[:, ::1] rows, const int64_t[::1] name_starts,
         r = pairs[i].r
         if valid[r]:
             keys[keypos[r]].hash = pairs[i].h
+
+
+# -- small array helpers (keep numpy out of the index build) --------------------------------
+def concat_ends(list chunks, list shifts):
+    """Concatenate int64 name-end arrays (bytes), adding ``shifts[i]`` to chunk ``i``.
+
+    Returns ``(starts, ends)`` as ``array('q')``: names are contiguous, so each
+    name starts where the previous one ends.
+    """
+    from array import array
+    cdef Py_ssize_t total = 0, i, k, m, pos = 0
+    cdef int64_t sh
+    cdef const int64_t[::1] src
+    for c in chunks:
+        total += len(c) // 8
+    ends = array("q", bytes(8 * total))
+    starts = array("q", bytes(8 * total))
+    cdef int64_t[::1] e = ends
+    cdef int64_t[::1] s = starts
+    for i in range(len(chunks)):
+        m = len(chunks[i]) // 8
+        if m == 0:
+            continue
+        src = memoryview(chunks[i]).cast("B").cast("q")
+        sh = shifts[i]
+        for k in range(m):
+            e[pos + k] = src[k] + sh
+        pos += m
+    for k in range(total):
+        s[k] = e[k - 1] if k else 0
+    return starts, ends
+
+
+def valid_mask(const int64_t[:, ::1] rows):
+    """``bytearray`` with 1 for records that have a sequence line (they go in the .fai)."""
+    cdef Py_ssize_t i, n = rows.shape[0]
+    out = bytearray(n)
+    cdef uint8_t[::1] o = out
+    for i in range(n):
+        o[i] = 0 if rows[i, F_FLAGS] & FLAG_NO_SEQ_ else 1
+    return out
+
+
+def rows_view(bytes rows):
+    """The scanner's row bytes as a 2-D int64 memoryview (records x NCOL)."""
+    return memoryview(rows).cast("q", [len(rows) // (8 * NCOL_), NCOL_])

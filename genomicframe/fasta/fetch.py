@@ -94,23 +94,28 @@ class FetchStats:
                 f"{self.lookup_seconds * 1e3:.1f} ms, retrieval {self.seconds * 1e3:.1f} ms")
 
 
-def _payload(blk: memoryview, path, coffset: int) -> memoryview:
-    """The raw deflate data of one BGZF block (header and trailer cut off)."""
-    if len(blk) < 28 or blk[0] != 31 or blk[1] != 139:
+def _bsize(blk: memoryview, path, coffset: int) -> int:
+    """Total size of the BGZF block that starts ``blk`` (from its BC extra subfield)."""
+    if len(blk) < 18 or blk[0] != 31 or blk[1] != 139:
         raise CorruptBlockError("no BGZF block where the index says one starts; the index "
                                 "does not match the file: rebuild it with `genomicframe index`",
                                 path=path, offset=coffset)
     xlen = blk[10] | (blk[11] << 8)
-    q, end, bsize = 12, 12 + xlen, 0
-    while q + 4 <= end:
+    q, end = 12, min(12 + xlen, len(blk))
+    while q + 6 <= end:
         slen = blk[q + 2] | (blk[q + 3] << 8)
         if blk[q] == 66 and blk[q + 1] == 67 and slen == 2:
-            bsize = (blk[q + 4] | (blk[q + 5] << 8)) + 1
-            break
+            return (blk[q + 4] | (blk[q + 5] << 8)) + 1
         q += 4 + slen
-    if bsize == 0 or bsize > len(blk):
+    raise CorruptBlockError("bad BGZF block header (no BC subfield)", path=path, offset=coffset)
+
+
+def _payload(blk: memoryview, path, coffset: int) -> memoryview:
+    """The raw deflate data of one BGZF block (header and trailer cut off)."""
+    bsize = _bsize(blk, path, coffset)
+    if bsize > len(blk) or bsize < 28:
         raise CorruptBlockError("bad BGZF block header", path=path, offset=coffset)
-    return blk[12 + xlen:bsize - 8]
+    return blk[12 + (blk[10] | (blk[11] << 8)):bsize - 8]
 
 
 def _run_task(fd, path, view, task, need, order, ubeg, uend, want, got, raw):

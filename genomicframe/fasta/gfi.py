@@ -100,22 +100,33 @@ def dir_bits_for(n_keys: int) -> int:
 
 
 def encode(*, keys, dirs, dir_bits, blob, spans, forder, coff, uoff, n_records, data_size,
-           file_size, file_mtime_ns, bgzf: bool):
-    """Return the ``.gfi`` as a list of buffers to write in order.
+           file_size, file_mtime_ns, bgzf: bool, blob_len: int | None = None):
+    """Return ``(header, parts)``: the ``.gfi`` is ``header`` followed by ``parts``.
 
-    ``keys``, ``dirs``, ``blob``, ``spans`` and ``forder`` are the encoded sections
-    (bytes, from ``genomicframe._parsers.fastaidx.build_table``).
+    ``keys``, ``dirs``, ``spans`` and ``forder`` are the encoded sections (bytes,
+    from ``genomicframe._parsers.fastaidx.build_table``).  The names blob comes
+    first after the header; when ``blob`` is ``None`` the caller has already
+    written ``blob_len`` bytes of it there (streamed during the scan), and
+    ``parts`` starts with the padding that follows it.
     """
-    import numpy as np
+    from array import array
 
     parts = []
-    offsets = []
     pos = HEADER.size
+    if blob is not None:
+        parts.append(memoryview(blob).cast("B"))
+        blob_len = len(blob)
+    pos += blob_len
+    pad = _align(pos) - pos
+    if pad:
+        parts.append(b"\x00" * pad)
+        pos += pad
+    offsets = {"blob": HEADER.size}
 
-    def add(buf):
+    def add(name, buf):
         nonlocal pos
         buf = memoryview(buf).cast("B")
-        offsets.append(pos)
+        offsets[name] = pos
         parts.append(buf)
         pos += len(buf)
         pad = _align(pos) - pos
@@ -123,16 +134,18 @@ def encode(*, keys, dirs, dir_bits, blob, spans, forder, coff, uoff, n_records, 
             parts.append(b"\x00" * pad)
             pos += pad
 
-    add(keys)
-    add(dirs)
-    add(blob)
-    add(spans)
-    add(forder)
-    add(np.concatenate([np.asarray(coff, dtype="<u8"), np.asarray(uoff, dtype="<u8")]))
+    add("keys", keys)
+    add("dir", dirs)
+    add("spans", spans)
+    add("forder", forder)
+    blocks = array("q", coff)
+    blocks.extend(uoff)
+    add("blocks", blocks)
     header = HEADER.pack(MAGIC, VERSION, KEY_SIZE, n_records, len(keys) // KEY_SIZE, dir_bits,
                          FLAG_BGZF if bgzf else 0, data_size, file_size, file_mtime_ns,
-                         len(coff) - 1, *offsets, len(blob))
-    return [header, *parts]
+                         len(coff) - 1, offsets["keys"], offsets["dir"], offsets["blob"],
+                         offsets["spans"], offsets["forder"], offsets["blocks"], blob_len)
+    return header, parts
 
 
 def write(path, parts) -> None:

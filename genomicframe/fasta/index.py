@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import os
 import warnings
+from array import array
+from itertools import accumulate
 
 from ..errors import (DuplicateNameWarning, EmptyRecordWarning, FastaFormatError,
                       NotBgzfError)
@@ -166,40 +168,68 @@ class _Collector:
     at the end, when the text is rewritten in the (rare) case there are any.
     """
 
-    def __init__(self, fai_fh, loc_fh):
+    def __init__(self, fai_fh, loc_fh, gfi_fh):
         self.rows, self.names, self.ends = [], [], []
         self.fai_fh = fai_fh
         self.loc_fh = loc_fh
+        self.gfi_fh = gfi_fh  # the names blob goes right after the .gfi header
+        self.blob_len = 0
+        if gfi_fh is not None:
+            gfi_fh.write(b"\x00" * _gfi.HEADER.size)
 
     def __call__(self, rows, names, ends):
-        import numpy as np
-
         from .._parsers import fastaidx as K
 
         self.rows.append(rows)
         self.names.append(names)
         self.ends.append(ends)
+        self.blob_len += len(names)
+        if self.gfi_fh is not None:
+            self.gfi_fh.write(names)
         if self.fai_fh is None and self.loc_fh is None:
             return
-        r = np.frombuffer(rows, dtype=np.int64).reshape(-1, K.NCOL)
-        e = np.frombuffer(ends, dtype=np.int64)
-        st = np.empty_like(e)
-        if len(e):
-            st[0] = 0
-            st[1:] = e[:-1]
-        sel = np.flatnonzero((r[:, 7] & FLAG_NO_SEQ) == 0).astype(np.int64)
+        r = K.rows_view(rows)
+        st, e = K.concat_ends([ends], [0])
+        sel = _select(K.valid_mask(r))
         if self.fai_fh is not None:
             self.fai_fh.write(K.format_index(names, st, e, r, sel, 0))
         if self.loc_fh is not None:
             self.loc_fh.write(K.format_index(names, st, e, r, sel, 1))
 
 
-def _block_end(path, last_coffset: int) -> int:
-    """Compressed offset just past the block that starts at ``last_coffset``."""
-    from ..bgzf.blocks import scan_file
+def _select(mask) -> array:
+    """Positions of the non-zero bytes of ``mask`` -> ``array('q')``."""
+    out = array("q")
+    pos = mask.find(1)
+    if pos < 0:
+        return out
+    if mask.count(0) == 0:
+        return array("q", range(len(mask)))
+    while pos >= 0:
+        out.append(pos)
+        pos = mask.find(1, pos + 1)
+    return out
 
-    t = scan_file(path, start=last_coffset)
-    return int(t.coffset[0] + t.csize[0])
+
+def _block_end(path, last_coffset: int) -> int:
+    """Compressed offset just past the BGZF block that starts at ``last_coffset``."""
+    from .fetch import _bsize
+
+    with open(path, "rb") as fh:
+        head = os.pread(fh.fileno(), 512, last_coffset)
+    return last_coffset + _bsize(memoryview(head), path, last_coffset)
+
+
+def _gzi_bytes(coffs, uoffs) -> bytes:
+    """``.gzi`` of the data blocks (as ``bgzip -r``): count, then (coffset, uoffset) pairs
+    of every data block but the first."""
+    n = len(coffs) - 1
+    body = array("Q", [0]) * (2 * max(n, 0))
+    if n > 0:
+        body[0::2] = array("Q", coffs[1:])
+        body[1::2] = array("Q", uoffs[1:n + 1])
+    count = array("Q", [n % (1 << 64)])  # no data at all: 2**64 - 1, as htslib writes
+    return count.tobytes() + body.tobytes()
 
 
 def build_index(path, *, threads: int | None = None, loc: bool = False, write: bool = True,
@@ -229,8 +259,6 @@ def build_index(path, *, threads: int | None = None, loc: bool = False, write: b
     NotBgzfError
         The file is plain gzip.
     """
-    import numpy as np
-
     from .._parsers import fastaidx as K
 
     if duplicates not in ("warn", "error"):
@@ -241,13 +269,14 @@ def build_index(path, *, threads: int | None = None, loc: bool = False, write: b
     tmp = {k: f"{v}.tmp{os.getpid()}" for k, v in paths.items()}
     fai_fh = open(tmp["fai"], "wb") if write else None
     loc_fh = open(tmp["loc"], "wb") if write and loc else None
+    gfi_fh = open(tmp["gfi"], "wb") if write else None
     try:
-        sink = _Collector(fai_fh, loc_fh)
+        sink = _Collector(fai_fh, loc_fh, gfi_fh)
         compression, coffs, usizes, data_size = _scan(path, threads, sink)
         result = _finish(path, st, sink, compression, coffs, usizes, data_size, loc, write,
-                         duplicates, paths, tmp, np, K)
+                         duplicates, paths, tmp, K)
     finally:
-        for fh in (fai_fh, loc_fh):
+        for fh in (fai_fh, loc_fh, gfi_fh):
             if fh is not None:
                 fh.close()
         for t in tmp.values():
@@ -257,39 +286,28 @@ def build_index(path, *, threads: int | None = None, loc: bool = False, write: b
 
 
 def _finish(path, st, sink, compression, coffs, usizes, data_size, loc, write, duplicates,
-            paths, tmp, np, K):
+            paths, tmp, K):
     """Hash table, .gzi and .gfi from the collected records; rename the files into place."""
-    from ..bgzf.gzi import gzi_bytes
-
-    rows = np.frombuffer(b"".join(sink.rows), dtype=np.int64).reshape(-1, K.NCOL)
-    parts, shift = [], 0
-    for blob_part, e in zip(sink.names, sink.ends):
-        parts.append(np.frombuffer(e, dtype=np.int64) + shift)
-        shift += len(blob_part)
+    rows = K.rows_view(b"".join(sink.rows))
+    shifts = list(accumulate((len(b) for b in sink.names[:-1]), initial=0))
+    name_start, name_end = K.concat_ends(sink.ends, shifts)
     blob = b"".join(sink.names)
     sink.rows = sink.names = sink.ends = None
-    name_end = np.concatenate(parts) if parts else np.zeros(0, np.int64)
-    name_start = np.empty_like(name_end)
-    if len(name_end):
-        name_start[0] = 0
-        name_start[1:] = name_end[:-1]
     n = len(rows)
-    flags = rows[:, 7]
-    valid = (flags & FLAG_NO_SEQ) == 0
-    dropped = np.flatnonzero(~valid)
-    if len(dropped):
+    valid = K.valid_mask(rows)
+    n_valid = valid.count(1)
+    if n_valid < n:
+        dropped = [i for i, v in enumerate(valid) if not v]
         shown = ", ".join(f"'{blob[name_start[i]:name_end[i]].decode('utf-8', 'replace')}' "
                           f"(line {rows[i, 6]})" for i in dropped[:5])
         more = f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
         warnings.warn(EmptyRecordWarning(
             f"{path}: {len(dropped)} header(s) without a sequence line are not indexed, as "
-            f"samtools faidx does: {shown}{more}"), stacklevel=2)
+            f"samtools faidx does: {shown}{more}"), stacklevel=3)
 
-    valid_u8 = valid.astype(np.uint8)
-    n_valid = int(valid_u8.sum())
     dir_bits = _gfi.dir_bits_for(n_valid)
     keys, dirs, spans, forder, dups = K.build_table(
-        rows, blob, name_start, name_end, valid_u8, dir_bits)
+        rows, blob, name_start, name_end, valid, dir_bits)
     if dups:
         shown = ", ".join(f"'{blob[name_start[r]:name_end[r]].decode('utf-8', 'replace')}' "
                           f"(line {rows[r, 6]})" for r in dups[:5])
@@ -300,49 +318,50 @@ def _finish(path, st, sink, compression, coffs, usizes, data_size, loc, write, d
                                    path=path)
         warnings.warn(DuplicateNameWarning(
             f"{path}: {msg}; only the first record of each name is indexed, as samtools "
-            "faidx does"), stacklevel=2)
-    selected = np.flatnonzero(valid_u8).astype(np.int64)
+            "faidx does"), stacklevel=3)
+    n_keys = len(keys) // _gfi.KEY_SIZE
 
     if compression == "bgzf":
-        coff = np.asarray(coffs, dtype=np.int64)
-        usz = np.asarray(usizes, dtype=np.int64)
-        uoff = np.zeros(len(usz) + 1, dtype=np.int64)
-        np.cumsum(usz, out=uoff[1:])
-        end = _block_end(path, int(coff[-1])) if len(coff) else 0
-        coff_s = np.append(coff, end)
+        uoff = array("q", accumulate(usizes, initial=0))
+        coff_s = array("q", coffs)
+        coff_s.append(_block_end(path, coffs[-1]) if coffs else 0)
     else:
-        coff_s = np.zeros(1, dtype=np.int64)
-        uoff = np.asarray([data_size], dtype=np.int64)
-    gfi_parts = _gfi.encode(
-        keys=keys, dirs=dirs, dir_bits=dir_bits, blob=blob, spans=spans, forder=forder,
-        coff=coff_s, uoff=uoff, n_records=n, data_size=data_size, file_size=st.st_size,
-        file_mtime_ns=st.st_mtime_ns, bgzf=compression == "bgzf")
+        coff_s = array("q", [0])
+        uoff = array("q", [data_size])
+    header, gfi_parts = _gfi.encode(
+        keys=keys, dirs=dirs, dir_bits=dir_bits, blob=None if write else blob, spans=spans,
+        forder=forder, coff=coff_s, uoff=uoff, n_records=n, data_size=data_size,
+        file_size=st.st_size, file_mtime_ns=st.st_mtime_ns, bgzf=compression == "bgzf",
+        blob_len=sink.blob_len)
     written = []
     if not write:
-        return IndexResult(b"".join(bytes(p) for p in gfi_parts), len(selected),
+        return IndexResult(header + b"".join(bytes(p) for p in gfi_parts), n_keys,
                            len(coffs), data_size, written)
     if dups:  # the streamed text listed repeated names: write it again without them
-        rows_c = np.ascontiguousarray(rows)
+        selected = _select(valid)
         sink.fai_fh.seek(0)
         sink.fai_fh.truncate()
-        sink.fai_fh.write(K.format_index(blob, name_start, name_end, rows_c, selected, 0))
+        sink.fai_fh.write(K.format_index(blob, name_start, name_end, rows, selected, 0))
         if sink.loc_fh is not None:
             sink.loc_fh.seek(0)
             sink.loc_fh.truncate()
-            sink.loc_fh.write(K.format_index(blob, name_start, name_end, rows_c, selected, 1))
+            sink.loc_fh.write(K.format_index(blob, name_start, name_end, rows, selected, 1))
     sink.fai_fh.close()
     os.replace(tmp["fai"], paths["fai"])
     written.append(paths["fai"])
     if compression == "bgzf":
-        from ..bgzf.blocks import BlockTable
-
-        table = BlockTable.from_arrays(coff, np.zeros(len(coff), np.int32), usz)
-        _gfi.write(paths["gzi"], [gzi_bytes(table)])
+        _gfi.write(paths["gzi"], [_gzi_bytes(coffs, uoff)])
         written.append(paths["gzi"])
     if sink.loc_fh is not None:
         sink.loc_fh.close()
         os.replace(tmp["loc"], paths["loc"])
         written.append(paths["loc"])
-    _gfi.write(paths["gfi"], gfi_parts)  # last: its mtime marks a complete index
+    fh = sink.gfi_fh
+    for part in gfi_parts:
+        fh.write(part)
+    fh.seek(0)
+    fh.write(header)
+    fh.close()
+    os.replace(tmp["gfi"], paths["gfi"])  # last: its mtime marks a complete index
     written.append(paths["gfi"])
-    return IndexResult(paths["gfi"], len(selected), len(coffs), data_size, written)
+    return IndexResult(paths["gfi"], n_keys, len(coffs), data_size, written)
