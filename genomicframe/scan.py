@@ -155,6 +155,35 @@ class LazyScan:
             return self._ds.count_rows(filter=self._filter)
         return sum(b.num_rows for b in self._replace(columns=[]).to_batches())
 
+    def stats(self):
+        """One-pass summary statistics of the rows this plan selects.
+
+        VCF gives a :class:`~genomicframe.formats.vcf_stats.VcfStats` (equal to
+        ``bcftools stats`` SN/TSTV on the same rows).  Only the columns the
+        statistics need are read; the plan's filter and limit apply, its
+        ``select`` does not.
+
+        Raises
+        ------
+        ValueError
+            The format has no statistics.
+        """
+        import importlib
+
+        ds = _root_dataset(self)
+        names = sorted({s.format for s in ds._sources})
+        if len(names) != 1 or names[0] not in STATS:
+            raise ValueError(f"no statistics for {'/'.join(names)} files; available for: "
+                             f"{', '.join(sorted(STATS))}")
+        module, cls_name = STATS[names[0]]
+        mod = importlib.import_module(module)
+        cols = [c for c in mod.COLUMNS if c in ds.schema.names]
+        if isinstance(self._ds, _Materialised):
+            rows = LazyScan(self._ds, filter=self._filter)
+            return getattr(mod, cls_name).from_batches(
+                b.select([c for c in cols if c in b.schema.names]) for b in rows.to_batches())
+        return getattr(mod, cls_name).from_batches(self._replace(columns=cols).to_batches())
+
     def to_parquet(self, path, partition_by=None, **kwargs) -> None:
         """Write the result as Parquet: one file, or a hive-partitioned directory.
 
@@ -176,6 +205,17 @@ class LazyScan:
 
     def __repr__(self):
         return f"<genomicframe.LazyScan>\n{self.explain()}"
+
+
+#: format name -> (module, class) of its one-pass statistics (the module has ``COLUMNS``)
+STATS = {"vcf": ("genomicframe.formats.vcf_stats", "VcfStats")}
+
+
+def _root_dataset(plan: LazyScan):
+    ds = plan._ds
+    while isinstance(ds, _Materialised):
+        ds = ds._plan._ds
+    return ds
 
 
 class _Materialised:

@@ -436,3 +436,20 @@ def test_vcf_multi_file_info_union(tmp_path):
                                             {"DP": None, "DB": None, "XX": "hi"}]
     t.validate(full=True)
     assert ds.to_table(filter="info.XX == 'hi'").column("pos").to_pylist() == [20]
+
+
+def test_scan_stats(tmp_path, toy_path):
+    pytest.importorskip("genomicframe.formats.vcf_stats")
+    import _vcfgen
+    from genomicframe.formats.vcf_stats import VcfStats
+
+    path = _vcfgen.write_vcf(tmp_path / "s.vcf.gz", _vcfgen.records(n=300))
+    assert gf.scan(path).stats().to_dict() == VcfStats.from_file(path).to_dict()
+    q = gf.scan(path).filter("qual >= 30 and chrom != 'chr2'").select("pos")
+    want = VcfStats.from_batches([gf.dataset(path).to_table().filter(
+        (f("qual") >= 30) & (f("chrom") != "chr2"))])
+    got = q.stats()
+    assert got.to_dict() == want.to_dict() and 0 < got.records < 300
+    assert gf.scan(path).limit(7).stats().records == 7
+    with pytest.raises(ValueError, match="no statistics for toy files"):
+        gf.scan(toy_path).stats()
