@@ -540,7 +540,10 @@ class VcfFormat(FileFormat):
 
     def make_fragments(self, path, *, regions=None, target_size: int = 64 << 20,
                        options: tuple = ()) -> list[FragmentSpec]:
-        return [whole_file_fragment(path, options)]
+        from ..index.plan import index_fragments  # index chunks for regions, else block ranges
+
+        return index_fragments(path, regions, tuple(options), format=self.name,
+                               target_size=target_size)
 
     def read_batches(self, fragment: FragmentSpec, *, columns=None, pushdown=None,
                      batch_size: int = 131_072, threads: int | None = None
