@@ -279,7 +279,7 @@ class Fragment:
         key = (fmt.name, str(full))
         plan = plans.get(key)
         if plan is None or not _same(plan.filter, full):
-            plan = plans[key] = _ex.plan(full, schema, fmt.pushdown_columns)
+            plan = plans[key] = _plan_for(fmt, full, schema)
         if plan.empty:
             return
         base, projection = _projection(columns, schema)
@@ -306,6 +306,10 @@ class Fragment:
             if full is not None:
                 b = b.filter(full)
             yield b.select(base) if base != read_cols else b
+
+
+def _plan_for(fmt, filter, schema):
+    return _ex.plan(filter, schema, fmt.pushdown_columns, getattr(fmt, "position_offsets", None))
 
 
 def _same(a, b) -> bool:
@@ -580,7 +584,7 @@ class Dataset(pads.Dataset):
         frags = []
         for src in self._sources:
             fmt = _formats.get(src.format)
-            plan = _ex.plan(full, self._schema, fmt.pushdown_columns)
+            plan = _plan_for(fmt, full, self._schema)
             if plan.empty:
                 continue
             regions = plan.regions

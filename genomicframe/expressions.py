@@ -750,7 +750,8 @@ def _range(op: str, v, typ) -> Range:
 # the plan
 # ---------------------------------------------------------------------------------------------
 #: columns that locate a record, and the offset of each from the 0-based ``start``
-#: (VCF ``pos`` is 1-based: ``pos == start + 1``)
+#: (VCF ``pos`` is 1-based: ``pos == start + 1``); a format may declare its own
+#: as a ``position_offsets`` class attribute
 POSITION_OFFSETS = {"start": 0, "pos": 1}
 
 
@@ -804,7 +805,7 @@ def _conjuncts(node: Node) -> list[Node]:
     return [node]
 
 
-def _regions(cons: dict, schema) -> list | None:
+def _regions(cons: dict, schema, offsets: dict) -> list | None:
     chrom = cons.get("chrom")
     names = set(schema.names)
     if chrom is None or chrom.isin is None or not {"chrom", "start", "end"} <= names:
@@ -812,7 +813,7 @@ def _regions(cons: dict, schema) -> list | None:
     lo, hi = 0, None
     # a row overlaps [lo, hi) when start < hi and end > lo; rows are assumed to have end >= start,
     # so a bound on start of s gives lo = s - 1 (room for zero-length records)
-    for col, off in POSITION_OFFSETS.items():
+    for col, off in offsets.items():
         c = cons.get(col)
         if c is None or c.range is None or col not in names:
             continue
@@ -842,7 +843,7 @@ def _regions(cons: dict, schema) -> list | None:
     return [(c_, lo, hi) for c_ in sorted(chrom.isin)]
 
 
-def plan(filter, schema, pushdown_columns=frozenset()) -> Plan:
+def plan(filter, schema, pushdown_columns=frozenset(), position_offsets=None) -> Plan:
     """Split a filter into index regions, parser :class:`Pushdown` and residual terms.
 
     Parameters
@@ -852,19 +853,23 @@ def plan(filter, schema, pushdown_columns=frozenset()) -> Plan:
         The data's schema (literal types are checked against column types).
     pushdown_columns : iterable of str
         Columns the format's parser can test.
+    position_offsets : dict, optional
+        Column -> offset from the 0-based ``start`` (default
+        :data:`POSITION_OFFSETS`: ``start`` 0, ``pos`` 1).
     """
     if filter is None:
         return Plan()
     tree = _tree(filter)
     if tree is not None:
         try:
-            return _plan(filter, tree, schema, pushdown_columns)
+            return _plan(filter, tree, schema, pushdown_columns,
+                         POSITION_OFFSETS if position_offsets is None else position_offsets)
         except Exception:  # an expression shape this module does not know: push nothing
             pass
     return Plan(filter=filter, terms=[Term(filter)], understood=False)
 
 
-def _plan(filter, tree: _Tree, schema, pushdown_columns) -> Plan:
+def _plan(filter, tree: _Tree, schema, pushdown_columns, offsets: dict) -> Plan:
     deriver = _Deriver(schema)
     cons = deriver.derive(tree.root)
     # a Range keeps NaN (Range.contains), so an empty range on a float column still passes NaN
@@ -882,8 +887,8 @@ def _plan(filter, tree: _Tree, schema, pushdown_columns) -> Plan:
               and not (c.range.empty and floating(k))}
     not_null = frozenset(k for k, c in cons.items() if c.not_null and k in pushable)
     pd = Pushdown(isin, ranges, not_null)
-    regions = _regions(cons, schema)
-    located = {"chrom", "end", *POSITION_OFFSETS}
+    regions = _regions(cons, schema, offsets)
+    located = {"chrom", "end", *offsets}
     terms = []
     for node in _conjuncts(tree.root):
         tcons = deriver.derive(node)

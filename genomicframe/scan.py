@@ -344,7 +344,7 @@ def _explain(plan: LazyScan) -> str:
     read_names = ", ".join(n for n in schema.names if n in read) or "(none: row count)"
     lines.append(f"read:     {read_names}")
     fmt = formats.get(fmt_names[0])
-    p = ex.plan(full, schema, fmt.pushdown_columns)
+    p = ex.plan(full, schema, fmt.pushdown_columns, getattr(fmt, "position_offsets", None))
     frags = ds._fragments_for(plan._filter)
     indexed = any(f.spec.region is not None for f in frags)
     if full is None:

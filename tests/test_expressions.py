@@ -91,6 +91,14 @@ def test_plan_splits_terms():
     assert where[af] == (False, False)
 
 
+def test_plan_position_offsets():
+    expr = parse("chrom == 'c' and pos >= 100 and pos <= 200", SCHEMA)
+    assert plan(expr, SCHEMA, PUSH).regions == [("c", 98, 200)]  # pos is 1-based by default
+    # a format whose pos is 0-based declares it; without any position column, no bounds
+    assert plan(expr, SCHEMA, PUSH, {"start": 0, "pos": 0}).regions == [("c", 99, 201)]
+    assert plan(expr, SCHEMA, PUSH, {"start": 0}).regions == [("c", 0, None)]
+
+
 def test_plan_or_and_not():
     p = plan(((f("chrom") == "a") | f("chrom").isin(["b", "c"])) & ~(f("pos") > 10), SCHEMA, PUSH)
     assert p.pushdown.isin == {"chrom": frozenset("abc")}

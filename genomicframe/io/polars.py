@@ -81,8 +81,18 @@ def scan(source):
                 return
 
     files = plan.dataset.files if hasattr(plan.dataset, "files") else []
-    return register_io_source(io_source, schema=_schema(out_schema), explain_name="genomicframe",
-                              explain_detail=", ".join(os.path.basename(f) for f in files[:3]))
+    extra = {}
+    try:  # plan labels arrived in later polars versions
+        import inspect
+
+        accepted = inspect.signature(register_io_source).parameters
+    except (TypeError, ValueError):
+        accepted = {}
+    if "explain_name" in accepted:
+        extra["explain_name"] = "genomicframe"
+    if "explain_detail" in accepted:
+        extra["explain_detail"] = ", ".join(os.path.basename(f) for f in files[:3])
+    return register_io_source(io_source, schema=_schema(out_schema), **extra)
 
 
 # -- polars predicate -> pyarrow Expression ---------------------------------------------------
