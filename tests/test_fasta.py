@@ -470,9 +470,9 @@ def test_name_lookup_large_index(tmp_path):
         t = fa.fetch_many(picks + ["sample_absent"], missing="skip")
         assert t.column("name").to_pylist() == picks
         assert fa.last_fetch_stats.lookup_seconds < 0.5
-        recs = fa._lookup([p.encode() for p in picks])
+        recs = fa._lookup([p.encode() for p in picks])[0]
         assert [fa._view.name(r).decode() for r in recs[:100]] == picks[:100]
-        assert list(fa._lookup([b"sample_absent", b""])) == [-1, -1]
+        assert list(fa._lookup([b"sample_absent", b""])[0]) == [-1, -1]
 
 
 def test_index_in_memory_when_not_writable(tmp_path):

@@ -9,7 +9,8 @@ Nothing here allocates per record except the output buffers; no numpy needed.
 """
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, free, qsort
-from libc.string cimport memcmp, memcpy
+from libc.string cimport memcmp, memcpy, memset
+from posix.mman cimport madvise, MADV_DONTNEED
 from genomicframe._parsers._namehash cimport name_hash
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
@@ -100,6 +101,12 @@ cdef class GfiView:
     cdef const uint64_t* uoff
     cdef readonly int64_t n_keys, n_blocks
     cdef readonly int dir_bits
+    cdef public bint mapped  # buf is a file mapping: passed key pages may be dropped
+
+    @property
+    def buffer(self):
+        """The buffer this view reads (a memoryview of the mapped file)."""
+        return self.buf
 
     def __cinit__(self, const uint8_t[::1] buf, int64_t n_keys, int dir_bits, int64_t n_blocks,
                   int64_t off_keys, int64_t off_dir, int64_t off_blob, int64_t off_spans,
@@ -119,6 +126,19 @@ cdef class GfiView:
         self.n_keys = n_keys
         self.n_blocks = n_blocks
         self.dir_bits = dir_bits
+
+    cdef void _drop_passed(self, uint64_t h) noexcept nogil:
+        """Unmap the key-table pages below hash ``h``: queries come in hash order, so
+        they are not needed again; the pages stay in the page cache."""
+        cdef uint64_t b
+        cdef Py_ssize_t start, stop
+        if not self.dir_bits:
+            return
+        b = h >> (64 - self.dir_bits)
+        start = ((<const uint8_t*>self.keys - self.base) + 4095) & ~(<Py_ssize_t>4095)
+        stop = ((<const uint8_t*>(self.keys + self.dirs[b]) - self.base) - 65536) & ~(<Py_ssize_t>4095)
+        if stop > start:
+            madvise(<void*>(self.base + start), stop - start, MADV_DONTNEED)
 
     cdef int64_t _find(self, uint64_t h, const uint8_t* name, Py_ssize_t n) noexcept nogil:
         cdef uint64_t lo, hi, mid, b
@@ -146,14 +166,21 @@ cdef class GfiView:
         return -1
 
     def lookup(self, list names):
-        """Key number of every name (``bytes``) in ``names``; -1 when absent -> ``array('q')``.
+        """Resolve names -> ``(keys, entries)``.
 
-        Queries are hashed, then resolved in hash order, so the table and the
-        names are read front to back whatever the order of the request.
+        ``keys`` (``array('q')``) holds the key number of every name (``bytes``),
+        -1 when absent; ``entries`` is a copy of each found name's 48-byte table
+        entry (zeros when absent), with the key number in place of the hash,
+        for :meth:`ranges`.  Queries are resolved in hash order, so the table is
+        read front to back whatever the order of the request, and pages already
+        passed are unmapped as the sweep goes.
         """
         cdef Py_ssize_t i, m = PyList_GET_SIZE(names)
         out = array("q", bytes(8 * m))
         cdef int64_t[::1] o = out
+        entries = PyBytes_FromStringAndSize(NULL, m * sizeof(Key))
+        cdef Key* ent = <Key*>PyBytes_AS_STRING(entries)
+        cdef int64_t kk
         cdef object item
         cdef HashIdx* q = <HashIdx*>malloc((m + 1) * sizeof(HashIdx))
         cdef const char** ptr = <const char**>malloc((m + 1) * sizeof(char*))
@@ -176,12 +203,31 @@ cdef class GfiView:
                     q[i].idx = i
                 qsort(q, m, sizeof(HashIdx), _cmp_hashidx)
                 for i in range(m):
-                    o[q[i].idx] = self._find(q[i].key, <const uint8_t*>ptr[q[i].idx],
-                                             ln[q[i].idx])
+                    kk = self._find(q[i].key, <const uint8_t*>ptr[q[i].idx], ln[q[i].idx])
+                    o[q[i].idx] = kk
+                    if kk >= 0:
+                        ent[q[i].idx] = self.keys[kk]
+                        ent[q[i].idx].hash = <uint64_t>kk
+                    else:
+                        memset(&ent[q[i].idx], 0, sizeof(Key))
+                    if self.mapped and (i & 1023) == 1023:
+                        self._drop_passed(q[i].key)
         finally:
             free(q)
             free(ptr)
             free(ln)
+        return out, entries
+
+    def entries(self, const int64_t[::1] recs):
+        """Copies of the table entries of key numbers ``recs`` (as :meth:`lookup` gives)."""
+        cdef Py_ssize_t i, m = recs.shape[0]
+        out = PyBytes_FromStringAndSize(NULL, m * sizeof(Key))
+        cdef Key* ent = <Key*>PyBytes_AS_STRING(out)
+        for i in range(m):
+            if not 0 <= recs[i] < self.n_keys:
+                raise IndexError(recs[i])
+            ent[i] = self.keys[recs[i]]
+            ent[i].hash = <uint64_t>recs[i]
         return out
 
     def name(self, int64_t k):
@@ -205,22 +251,27 @@ cdef class GfiView:
         return (e.seq_off, e.length, e.line_bases, e.line_width, e.flags,
                 self.spans[2 * k], self.spans[2 * k + 1])
 
-    def ranges(self, const int64_t[::1] recs, int64_t[::1] starts, int64_t[::1] ends,
+    def ranges(self, const uint8_t[::1] entries, int64_t[::1] starts, int64_t[::1] ends,
                int64_t[::1] ubeg, int64_t[::1] uend):
         """Clamp ``[starts, ends)`` to each record and fill its uncompressed byte range.
 
-        Coordinates are 0-based half-open; a negative end means "to the end of
-        the record".  On return ``starts``/``ends`` hold the clamped values and
-        ``ubeg``/``uend`` the bytes that hold those bases (empty when no base).
-        A record whose sequence lines hold non-base bytes (spaces...) gets the
-        byte range up to its end, as htslib reads until it has enough bases.
+        ``entries`` holds one entry per request (from :meth:`lookup` or
+        :meth:`entries`).  Coordinates are 0-based half-open; a negative end
+        means "to the end of the record".  On return ``starts``/``ends`` hold the
+        clamped values and ``ubeg``/``uend`` the bytes that hold those bases
+        (empty when no base).  A record whose sequence lines hold non-base bytes
+        (spaces...) gets the byte range up to its end, as htslib reads until it
+        has enough bases.
         """
-        cdef Py_ssize_t i, m = recs.shape[0]
+        cdef Py_ssize_t i, m = starts.shape[0]
         cdef const Key* e
+        cdef const Key* ent = <const Key*>&entries[0] if entries.shape[0] else NULL
         cdef int64_t s, t, ln, lb, lw, so
+        if entries.shape[0] != m * <Py_ssize_t>sizeof(Key):
+            raise ValueError("one entry per request is needed")
         with nogil:
             for i in range(m):
-                e = self.keys + recs[i]
+                e = ent + i
                 ln = e.length
                 lb = e.line_bases
                 lw = e.line_width
@@ -242,17 +293,18 @@ cdef class GfiView:
                     continue
                 ubeg[i] = so + (s // lb) * lw + s % lb
                 if e.flags & FLAG_ODD_BYTES:
-                    uend[i] = self.spans[2 * recs[i] + 1]
+                    uend[i] = self.spans[2 * e.hash + 1]
                 else:
                     uend[i] = so + ((t - 1) // lb) * lw + (t - 1) % lb + 1
 
-    def line_bases(self, const int64_t[::1] recs):
-        """Bases per sequence line of each record -> ``array('q')``."""
-        cdef Py_ssize_t i, m = recs.shape[0]
+    def line_bases(self, const uint8_t[::1] entries):
+        """Bases per sequence line of each entry -> ``array('q')``."""
+        cdef Py_ssize_t i, m = entries.shape[0] // sizeof(Key)
+        cdef const Key* ent = <const Key*>&entries[0] if entries.shape[0] else NULL
         out = array("q", bytes(8 * m))
         cdef int64_t[::1] o = out
         for i in range(m):
-            o[i] = self.keys[recs[i]].line_bases
+            o[i] = ent[i].line_bases
         return out
 
     def record_spans(self, const int64_t[::1] recs, int64_t[::1] ubeg, int64_t[::1] uend):

@@ -83,6 +83,7 @@ class FastaFile:
                               "kept in memory for this session", stacklevel=2)
                 source = build_index(self.path, threads=self.threads, write=False).gfi
         self._header, self._view = _gfi.open_view(source, self.path)
+        self._gfi_buffer = self._view.buffer
         self._fd = os.open(self.path, os.O_RDONLY)
 
     # -- resources -----------------------------------------------------------------------
@@ -115,7 +116,7 @@ class FastaFile:
         return int(self._header.n_keys)
 
     def __contains__(self, name) -> bool:
-        return self._lookup([_b(name)])[0] >= 0
+        return self._lookup([_b(name)])[0][0] >= 0
 
     @property
     def n_blocks(self) -> int:
@@ -128,13 +129,17 @@ class FastaFile:
 
     def length(self, name) -> int:
         """Number of bases of record ``name``."""
-        r = self._lookup([_b(name)])[0]
+        r = self._lookup([_b(name)])[0][0]
         if r < 0:
             raise RecordNotFoundError(f"{name!r} is not in {self.path}", missing=[name])
         return self._view.record(r)[1]
 
-    def _lookup(self, names: list) -> array:
-        return self._view.lookup(names)
+    def _lookup(self, names: list):
+        """``(key numbers, entries)`` of names (bytes); see ``GfiView.lookup``."""
+        out = self._view.lookup(names)
+        if len(names) > 256:
+            _gfi.release_pages(self._gfi_buffer)
+        return out
 
     # -- requests --------------------------------------------------------------------------
     def _resolve(self, requests, missing: str):
@@ -145,6 +150,9 @@ class FastaFile:
             requests = [requests]
         reqs = list(requests)
         m = len(reqs)
+        fast = self._resolve_names(reqs)
+        if fast is not None:
+            return fast
         keys: list = [None] * m
         spans: list = [None] * m  # (start, end) 0-based or None = whole
         is_str = [False] * m
@@ -163,7 +171,7 @@ class FastaFile:
             else:
                 keys[i] = _b(q)
                 is_str[i] = True
-        recs = self._lookup(keys)
+        recs = self._lookup(keys)[0]
         # names with ':' found whole: ambiguous when the prefix is a name too (htslib rule)
         second = [i for i in range(m) if is_str[i] and (recs[i] < 0 or b":" in keys[i])]
         if second:
@@ -188,7 +196,7 @@ class FastaFile:
                 alt_keys.append(name.encode("utf-8", "surrogateescape"))
                 alt_idx.append(i)
                 alt_span.append(span if rng is not None else None)
-            alt = self._lookup(alt_keys) if alt_keys else []
+            alt = self._lookup(alt_keys)[0] if alt_keys else []
             for i, r, span in zip(alt_idx, alt, alt_span):
                 if r < 0:
                     continue
@@ -234,20 +242,27 @@ class FastaFile:
                 headers.append(keys[i] + b":%d-%d" % (sp[0] + 1, sp[1]) if sp[1] >= 0
                                else keys[i] + b":%d" % (sp[0] + 1))
             del q
-        return out_recs, starts, ends, headers
+        return self._view.entries(out_recs), starts, ends, headers
 
-    def _run(self, recs, starts, ends, raw=False):
-        view = self._view
-        m = len(recs)
+    def _resolve_names(self, reqs):
+        """Fast path of :meth:`_resolve`: plain names, all present, none with ':'."""
+        try:
+            keys = [q.encode("utf-8", "surrogateescape") for q in reqs]
+        except AttributeError:  # not all str
+            return None
+        recs, entries = self._lookup(keys)
+        if any(r < 0 for r in recs) or any(b":" in k or b"{" in k for k in keys):
+            return None
+        m = len(keys)
+        return entries, array("q", bytes(8 * m)), array("q", [-1]) * m, keys
+
+    def _run(self, entries, starts, ends):
+        m = len(starts)
         ubeg = array("q", bytes(8 * m))
         uend = array("q", bytes(8 * m))
-        if raw:
-            view.record_spans(recs, ubeg, uend)
-            want = array("q", (e - b for b, e in zip(ubeg, uend)))
-        else:
-            view.ranges(recs, starts, ends, ubeg, uend)
-            want = array("q", (e - b for b, e in zip(starts, ends)))
-        return self._retrieve(ubeg, uend, want, raw)
+        self._view.ranges(entries, starts, ends, ubeg, uend)
+        want = array("q", (e - b for b, e in zip(starts, ends)))
+        return self._retrieve(ubeg, uend, want, False)
 
     def _retrieve(self, ubeg, uend, want, raw):
         if self._fd is None:
@@ -341,7 +356,7 @@ class FastaFile:
             if line_width is None:
                 widths = self._view.line_bases(recs)
             else:
-                widths = array("q", [max(0, int(line_width))]) * len(recs)
+                widths = array("q", [max(0, int(line_width))]) * len(starts)
             _write_fasta(out, headers, bufs, buf_of, pos, lens, widths)
             return st
         return _to_table(self._view, recs, starts, ends, bufs, buf_of, pos, lens)
@@ -376,7 +391,8 @@ class FastaFile:
 
     def record_spans(self, names, missing: str = "raise"):
         """``(names, offsets, sizes)`` of whole records (the ``.loc`` columns) for names."""
-        recs, _, _, headers = self._resolve([_b(n) for n in names], missing)
+        entries, _, _, headers = self._resolve([_b(n) for n in names], missing)
+        recs = array("q", memoryview(entries).cast("q")[0::6])  # key numbers (see lookup)
         ubeg = array("q", bytes(8 * len(recs)))
         uend = array("q", bytes(8 * len(recs)))
         self._view.record_spans(recs, ubeg, uend)
@@ -417,9 +433,10 @@ def _to_table(view, recs, starts, ends, bufs, buf_of, pos, lens):
 
     from .._parsers.fastafetch import gather
 
-    m = len(recs)
+    m = len(starts)
     data, offsets = gather(bufs, buf_of, pos, lens)
-    names = [view.name(r).decode("utf-8", "surrogateescape") for r in recs]
+    keys = memoryview(recs).cast("q")[0::6]  # entries carry their key number (see lookup)
+    names = [view.name(k).decode("utf-8", "surrogateescape") for k in keys]
     if offsets[-1] < 2**31:
         seq = pa.Array.from_buffers(pa.string(), m, [None, pa.py_buffer(array("i", offsets)),
                                                      pa.py_buffer(data)])

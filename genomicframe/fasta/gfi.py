@@ -180,10 +180,8 @@ def open_view(source, data_path, *, check: bool = True):
                 raise FormatError(".gfi index is too short; rebuild it with "
                                   "`genomicframe index`", path=path)
             mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-            # lookups touch a few scattered pages: no read-around, which would fill
-            # the process's RSS with pages nobody asked for
             if hasattr(mm, "madvise") and hasattr(mmap, "MADV_RANDOM"):
-                mm.madvise(mmap.MADV_RANDOM)
+                mm.madvise(mmap.MADV_RANDOM)  # lookups touch scattered pages: no read-ahead
             buf = memoryview(mm)
     hdr = GfiHeader(bytes(buf[:HEADER.size]), path)
     if max(hdr.section_ends()) > len(buf):
@@ -202,4 +200,16 @@ def open_view(source, data_path, *, check: bool = True):
                     f"index is older than its data file {os.fspath(data_path)}: rebuild it "
                     f"with `genomicframe index {os.fspath(data_path)}`", path=path)
     view = GfiView(buf, hdr.n_keys, hdr.dir_bits, hdr.n_blocks, *hdr.offsets)
+    view.mapped = isinstance(getattr(buf, "obj", None), mmap.mmap)
     return hdr, view
+
+
+def release_pages(view_buffer) -> None:
+    """Unmap the pages a lookup touched (they stay in the page cache), so the
+    retrieval that follows does not add its memory on top of them."""
+    obj = getattr(view_buffer, "obj", None)
+    if isinstance(obj, mmap.mmap) and hasattr(obj, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+        try:
+            obj.madvise(mmap.MADV_DONTNEED)
+        except OSError:
+            pass
