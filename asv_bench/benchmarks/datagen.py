@@ -23,28 +23,17 @@ bgzip_file_htslib(src, dst, level, threads)
 cached_protein_fasta / cached_protein_fasta_gz
     The cached variants the benchmarks use.
 
-VCF generators (reserved; to be added by the VCF benchmarks)
--------------------------------------------------------------
-The VCF benchmarks add their generators to this module, below the marked
-section at the end, with these signatures and the same rules (seeded
-``numpy.random.default_rng`` / ``random.Random`` only, vectorised, written
-through :func:`atomic_output`, cached through :func:`cached`)::
-
-    def vcf_sites(path, n_variants=1_000_000, n_contigs=3, seed=SEED) -> str:
-        '''Sites-only VCF 4.2 (8 columns, no FORMAT/samples): header with
-        ##contig lines and typed ##INFO (DP Integer 1, AF Float A, DB Flag,
-        ANN String .), sorted positions per contig, ~5 % multi-allelic, QUAL
-        with ~2 % '.', FILTER PASS/q10/'.'.  Returns ``path``.'''
-
-    def vcf_genotypes(path, n_variants=100_000, n_samples=250, seed=SEED) -> str:
-        '''VCF 4.2 with FORMAT GT:DP:GQ for ``n_samples`` samples; GT diploid,
-        ~90 % unphased '/', ~1 % missing './.', allele frequencies from a
-        beta distribution.  Returns ``path``.'''
-
-    def cached_vcf_sites(**kw) -> str          # plain-text path in data_dir()
-    def cached_vcf_sites_gz(**kw) -> str       # BGZF (ours); tabix it if needed
-    def cached_vcf_genotypes(**kw) -> str
-    def cached_vcf_genotypes_gz(**kw) -> str
+VCF generators
+--------------
+vcf_sites(path, n_variants, n_contigs, seed)
+    Sites-only VCF resembling 1000 Genomes sites (INFO Number=A/R/1, flags,
+    strings; ~5 % multi-allelic; SNPs, indels, MNPs, SVs; QUAL with some '.').
+vcf_genotypes(path, n_variants, n_samples, seed)
+    VCF with FORMAT GT:DP:GQ:AD (issue 4: 100 000 variants x 200 samples).
+cached_vcf_sites / cached_vcf_sites_gz / cached_vcf_genotypes / cached_vcf_genotypes_gz
+    Cached variants; the ``_gz`` ones are BGZF (our Writer, level 6) and
+    tabix-indexed (:func:`tabix_index`); ``cached_vcf_sites_gz(repeat=10)`` is
+    the same records ten times over, for peak-memory scaling.
 """
 from __future__ import annotations
 
@@ -59,7 +48,8 @@ import numpy as np
 __all__ = [
     "SEED", "AMINO_ACIDS", "AMINO_FREQUENCIES", "data_dir", "cached", "atomic_output",
     "protein_fasta", "bgzip_file", "bgzip_file_htslib", "cached_protein_fasta",
-    "cached_protein_fasta_gz", "SIZES",
+    "cached_protein_fasta_gz", "SIZES", "vcf_sites", "vcf_genotypes", "tabix_index",
+    "cached_vcf_sites", "cached_vcf_sites_gz", "cached_vcf_genotypes", "cached_vcf_genotypes_gz",
 ]
 
 #: default seed of every generator
@@ -279,3 +269,316 @@ def cached_protein_fasta_gz(n_records: int = 1_000_000, wrap: int | None = None,
 
 
 # -- VCF generators (see the module docstring for the reserved signatures) ---------------------
+#: GRCh38 lengths of chr1..chr22, the contigs of the generated VCFs
+_CONTIG_LENGTHS = (248956422, 242193529, 198295559, 190214555, 181538259, 170805979, 159345973,
+                   145138636, 138394717, 133797422, 135086622, 133275309, 114364328, 107043718,
+                   101991189, 90338345, 83257441, 80373285, 58617616, 64444167, 46709983,
+                   50818468)
+_BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
+#: transition partner of A, C, G, T (by index)
+_TRANSITION = np.array([2, 3, 0, 1])
+#: samples in 1000 Genomes phase 3: AN of the generated sites
+_N_1KG = 2504
+
+_SITES_HEADER = """##fileformat=VCFv4.2
+##source=genomicframe.asv_bench.datagen
+##FILTER=<ID=PASS,Description="All filters passed">
+##FILTER=<ID=q10,Description="Quality below 10">
+{contigs}##INFO=<ID=AC,Number=A,Type=Integer,Description="Alternate allele count in genotypes">
+##INFO=<ID=AN,Number=1,Type=Integer,Description="Total number of alleles in called genotypes">
+##INFO=<ID=AF,Number=A,Type=Float,Description="Estimated allele frequency">
+##INFO=<ID=DP,Number=1,Type=Integer,Description="Total read depth">
+##INFO=<ID=RC,Number=R,Type=Integer,Description="Reads supporting each allele, REF first">
+##INFO=<ID=DB,Number=0,Type=Flag,Description="dbSNP membership">
+##INFO=<ID=H2,Number=0,Type=Flag,Description="HapMap2 membership">
+##INFO=<ID=VT,Number=1,Type=String,Description="Variant type: SNP, INDEL, MNP or SV">
+##INFO=<ID=SVTYPE,Number=1,Type=String,Description="Structural variant type">
+##INFO=<ID=END,Number=1,Type=Integer,Description="End position of the variant">
+##INFO=<ID=ANN,Number=.,Type=String,Description="Functional annotations: Allele|Effect|Gene">
+"""
+
+_EFFECTS = ("missense_variant", "synonymous_variant", "intron_variant", "upstream_gene_variant",
+            "3_prime_UTR_variant", "stop_gained")
+
+
+def _contig_lines(n_contigs: int) -> str:
+    return "".join(f"##contig=<ID=chr{i + 1},length={_CONTIG_LENGTHS[i]}>\n"
+                   for i in range(n_contigs))
+
+
+def _positions(rng, n: int, length: int) -> np.ndarray:
+    """``n`` strictly increasing 1-based positions spread over ``[1, length)``."""
+    gaps = rng.geometric(min(1.0, n / (length * 0.95)), n)
+    pos = np.cumsum(gaps)
+    return np.minimum(pos, length - n + np.arange(n))
+
+
+def _seq(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice("ACGT") for _ in range(n))
+
+
+def _site_rows(rng_np, rng: random.Random, chrom: str, pos: np.ndarray) -> list[str]:
+    """Sites-only VCF lines (no newline) for one batch of positions."""
+    n = len(pos)
+    kind = rng_np.random(n)                  # SNP < .86 < INS < .91 < DEL < .96 < MNP < .99 < SV
+    multi = rng_np.random(n) < 0.05
+    ref_base = rng_np.integers(0, 4, n)
+    shift = np.where(rng_np.random(n) < 0.67, 0, rng_np.integers(1, 4, n))
+    alt_base = np.where(shift == 0, _TRANSITION[ref_base], (ref_base + shift) % 4)
+    ac = rng_np.geometric(0.02, (n, 3))
+    dp = rng_np.poisson(18_000, n)
+    qual = rng_np.lognormal(5.0, 1.2, n)
+    qual_missing = rng_np.random(n) < 0.02
+    filt = rng_np.choice(np.array(["PASS", "q10", "."]), n, p=[0.85, 0.10, 0.05])
+    has_id = rng_np.random(n) < 0.4
+    rsid = rng_np.integers(1, 900_000_000, n)
+    flags_db = rng_np.random(n) < 0.3
+    flags_h2 = rng_np.random(n) < 0.1
+    ann = rng_np.random(n) < 0.2
+    rows = []
+    for i in range(n):
+        k = kind[i]
+        rb = "ACGT"[ref_base[i]]
+        info_extra = ""
+        if k < 0.86:
+            vt, ref = "SNP", rb
+            alts = ["ACGT"[alt_base[i]]]
+            if multi[i]:
+                others = [b for b in "ACGT" if b != rb and b != alts[0]]
+                alts += others[: rng.choice((1, 1, 1, 2))]
+        elif k < 0.96:
+            vt = "INDEL"
+            size = 1 + int(rng.expovariate(0.5))
+            if k < 0.91:
+                ref, alts = rb, [rb + _seq(rng, size)]
+                if multi[i]:
+                    alts.append(rb + _seq(rng, size + 1))
+            else:
+                ref, alts = rb + _seq(rng, size), [rb]
+                if multi[i] and size > 1:
+                    alts.append(ref[:-1])
+        elif k < 0.99:
+            vt = "MNP"
+            ref = rb + _seq(rng, rng.choice((1, 1, 2)))
+            alts = ["".join("ACGT"[("ACGT".index(c) + 1 + rng.randrange(3)) % 4] for c in ref)]
+        else:
+            vt, ref = "SV", rb
+            sv = rng.choice(("DEL", "DUP", "INV"))
+            alts = [f"<{sv}>"]
+            info_extra = f";SVTYPE={sv};END={int(pos[i]) + rng.randrange(50, 50_000)}"
+        na = len(alts)
+        counts = ac[i, :na]
+        af = ",".join(f"{c / (2 * _N_1KG):.4g}" for c in counts)
+        rc_alt = [max(1, int(dp[i] * c / (2 * _N_1KG))) for c in counts]
+        rc = ",".join(map(str, [max(0, int(dp[i]) - sum(rc_alt))] + rc_alt))
+        info = (f"AC={','.join(map(str, counts))};AN={2 * _N_1KG};AF={af};DP={dp[i]};RC={rc};"
+                f"VT={vt}{info_extra}")
+        if flags_db[i]:
+            info += ";DB"
+        if flags_h2[i]:
+            info += ";H2"
+        if ann[i]:
+            info += ";ANN=" + ",".join(f"{a}|{rng.choice(_EFFECTS)}|GENE{rng.randrange(20000)}"
+                                       for a in alts)
+        q = "." if qual_missing[i] else f"{qual[i]:.2f}"
+        vid = f"rs{rsid[i]}" if has_id[i] else "."
+        rows.append(f"{chrom}\t{pos[i]}\t{vid}\t{ref}\t{','.join(alts)}\t{q}\t{filt[i]}\t{info}")
+    return rows
+
+
+def vcf_sites(path, n_variants: int = 1_000_000, n_contigs: int = 3, seed: int = SEED) -> str:
+    """Sites-only VCF 4.2 resembling 1000 Genomes sites; returns ``path``.
+
+    8 columns; INFO AC/AF (Number=A), RC (Number=R), AN/DP (Number=1), flags DB
+    and H2, strings VT and ANN (Number=.), SVTYPE/END on structural variants.
+    About 86 % SNPs (2:1 transitions), 10 % indels, 3 % MNPs, 1 % symbolic SVs;
+    ~5 % multi-allelic; ~40 % with an rs ID; QUAL with ~2 % '.'; FILTER
+    PASS/q10/'.'.  Positions are sorted per contig.
+    """
+    if not 1 <= n_contigs <= len(_CONTIG_LENGTHS):
+        raise ValueError(f"n_contigs must be in 1..{len(_CONTIG_LENGTHS)}")
+    per = [n_variants // n_contigs + (1 if i < n_variants % n_contigs else 0)
+           for i in range(n_contigs)]
+    with open(path, "w") as fh:
+        fh.write(_SITES_HEADER.format(contigs=_contig_lines(n_contigs)))
+        fh.write("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
+        for c, n in enumerate(per):
+            rng_np = np.random.default_rng([seed, 10, c])
+            pos = _positions(rng_np, n, _CONTIG_LENGTHS[c])
+            for b, lo in enumerate(range(0, n, _BATCH)):
+                rng = random.Random(seed * 1000 + c * 100 + b)
+                rows = _site_rows(np.random.default_rng([seed, 11, c, b]), rng, f"chr{c + 1}",
+                                  pos[lo:lo + _BATCH])
+                fh.write("\n".join(rows))
+                fh.write("\n")
+    return os.fspath(path)
+
+
+def _genotype_batch(rng, n_samples: int, af: np.ndarray, n_alt: np.ndarray):
+    """FORMAT GT:DP:GQ:AD sample columns, one tab-joined string per variant (pyarrow)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    nv = len(af)
+    shape = (nv, n_samples)
+    p = af[:, None]
+    a1 = (rng.random(shape) < p).astype(np.int64)
+    a2 = (rng.random(shape) < p).astype(np.int64)
+    tri = (n_alt == 2)[:, None] & (rng.random(shape) < 0.3)
+    a2 = np.where(tri & (a2 == 1), 2, a2)
+    phased = rng.random(shape) < 0.1
+    missing = rng.random(shape) < 0.01
+    code = np.where(missing, 18, a1 * 3 + a2 + 9 * phased).ravel()
+    table = pa.array([f"{x}{'|' if ph else '/'}{y}" for ph in (0, 1) for x in range(3)
+                      for y in range(3)] + ["./."])
+    gt = table.take(pa.array(code))
+    dp = np.minimum(rng.poisson(30, shape), 999)
+    alt_reads = rng.binomial(dp, np.where(a1 + np.minimum(a2, 1) == 0, 0.02,
+                                          np.where(a1 + np.minimum(a2, 1) == 1, 0.5, 0.98)))
+    ref_reads = dp - alt_reads
+    gq = np.minimum(99, rng.poisson(40, shape))
+
+    def s(x):
+        return pc.cast(pa.array(x.ravel()), pa.string())
+
+    ad = pc.binary_join_element_wise(s(ref_reads), s(alt_reads), ",")
+    ad_tri = pc.binary_join_element_wise(ad, pa.scalar("0"), ",")
+    ad = pc.if_else(pa.array(np.repeat(n_alt == 2, n_samples)), ad_tri, ad)
+    cells = pc.binary_join_element_wise(gt, s(dp), s(gq), ad, ":")
+    cells = pc.if_else(pa.array(missing.ravel()), pa.scalar("./.:.:.:."), cells)
+    rows = pa.ListArray.from_arrays(pa.array(np.arange(0, nv * n_samples + 1, n_samples,
+                                                       dtype=np.int32)), cells)
+    return pc.binary_join(rows, "\t")
+
+
+def vcf_genotypes(path, n_variants: int = 100_000, n_samples: int = 200, seed: int = SEED) -> str:
+    """VCF 4.2 with FORMAT GT:DP:GQ:AD for ``n_samples`` samples; returns ``path``.
+
+    Two contigs; SNPs, ~5 % tri-allelic; GT diploid, ~10 % phased, ~1 %
+    missing (``./.:.:.:.``); alternate allele frequencies from Beta(0.4, 3);
+    AD split from DP by the genotype.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    samples = "\t".join(f"S{i:05d}" for i in range(n_samples))
+    header = ("##fileformat=VCFv4.2\n##source=genomicframe.asv_bench.datagen\n"
+              + _contig_lines(2)
+              + '##INFO=<ID=AC,Number=A,Type=Integer,Description="Allele count">\n'
+                '##INFO=<ID=AN,Number=1,Type=Integer,Description="Total alleles">\n'
+                '##INFO=<ID=AF,Number=A,Type=Float,Description="Allele frequency">\n'
+                '##INFO=<ID=DP,Number=1,Type=Integer,Description="Total depth">\n'
+                '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+                '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Read depth">\n'
+                '##FORMAT=<ID=GQ,Number=1,Type=Integer,Description="Genotype quality">\n'
+                '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allelic depths">\n'
+              + f"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t{samples}\n")
+    per = [n_variants // 2 + n_variants % 2, n_variants // 2]
+    step = max(1, 400_000 // max(1, n_samples))  # variants per batch (bounded memory)
+    with open(path, "w") as fh:
+        fh.write(header)
+        for c, n in enumerate(per):
+            pos = _positions(np.random.default_rng([seed, 20, c]), n, _CONTIG_LENGTHS[c])
+            for b, lo in enumerate(range(0, n, step)):
+                rng = np.random.default_rng([seed, 21, c, b])
+                p = pos[lo:lo + step]
+                nv = len(p)
+                ref = rng.integers(0, 4, nv)
+                alt1 = np.where(rng.random(nv) < 0.67, _TRANSITION[ref],
+                                (ref + rng.integers(1, 4, nv)) % 4)
+                alt2 = (alt1 + np.where((alt1 + 1) % 4 == ref, 2, 1)) % 4
+                n_alt = np.where(rng.random(nv) < 0.05, 2, 1)
+                af = np.clip(rng.beta(0.4, 3, nv), 0.001, 0.999)
+                b_ = _BASES.view("S1").astype(str)
+                alt = np.where(n_alt == 2, np.char.add(np.char.add(b_[alt1], ","), b_[alt2]),
+                               b_[alt1])
+                dp = rng.poisson(30 * n_samples, nv)
+                acount = np.maximum(1, np.round(af * 2 * n_samples)).astype(np.int64)
+                info = [f"AC={a}{',1' if k == 2 else ''};AN={2 * n_samples};AF={f:.4g}"
+                        f"{',0.001' if k == 2 else ''};DP={d}"
+                        for a, f, d, k in zip(acount.tolist(), af.tolist(), dp.tolist(),
+                                              n_alt.tolist())]
+                qual = rng.lognormal(5, 1, nv)
+                sites = [f"chr{c + 1}\t{q}\t.\t{r}\t{a}\t{ql:.1f}\tPASS\t{i}\tGT:DP:GQ:AD"
+                         for q, r, a, ql, i in zip(p.tolist(), b_[ref].tolist(), alt.tolist(),
+                                                   qual.tolist(), info)]
+                gts = _genotype_batch(rng, n_samples, af, n_alt)
+                lines = pc.binary_join_element_wise(pa.array(sites), gts, "\t")
+                fh.write("\n".join(lines.to_pylist()))
+                fh.write("\n")
+    return os.fspath(path)
+
+
+def tabix_index(path) -> str | None:
+    """Write ``<path>.tbi`` (pysam, else htslib ``tabix``); ``None`` when neither exists."""
+    if os.path.exists(f"{path}.tbi") and os.path.getmtime(f"{path}.tbi") >= os.path.getmtime(path):
+        return f"{path}.tbi"
+    try:
+        import pysam
+    except ImportError:
+        exe = shutil.which("tabix")
+        if exe is None:
+            return None
+        subprocess.run([exe, "-f", "-p", "vcf", os.fspath(path)], check=True)
+    else:
+        pysam.tabix_index(os.fspath(path), preset="vcf", force=True)
+    return f"{path}.tbi"
+
+
+def _vcf_name(kind: str, n: int, extra: int, seed: int) -> str:
+    return f"vcf_{kind}_n{n}_{extra}_s{seed}.vcf"
+
+
+def cached_vcf_sites(n_variants: int = 1_000_000, n_contigs: int = 3, seed: int = SEED) -> str:
+    """Path of the cached plain-text sites VCF (generated when missing)."""
+    return cached(_vcf_name("sites", n_variants, n_contigs, seed),
+                  lambda tmp: vcf_sites(tmp, n_variants, n_contigs, seed))
+
+
+def cached_vcf_sites_gz(n_variants: int = 1_000_000, n_contigs: int = 3, seed: int = SEED,
+                        repeat: int = 1) -> str:
+    """Path of the cached BGZF sites VCF, tabix-indexed when pysam or tabix is available.
+
+    ``repeat > 1`` writes the header once and the records ``repeat`` times (a
+    ``repeat``-times larger file with the same content, for memory scaling;
+    its positions are not sorted, so it is not indexed).
+    """
+    src = cached_vcf_sites(n_variants, n_contigs, seed)
+    name = _vcf_name("sites", n_variants, n_contigs, seed)
+    if repeat == 1:
+        path = cached(name + ".gz", lambda tmp: bgzip_file(src, tmp))
+        tabix_index(path)
+        return path
+
+    def make(tmp):
+        from genomicframe.bgzf import Writer
+
+        with open(src, "rb") as fin:
+            data = fin.read()
+        body = data.index(b"\n#CHROM")
+        body = data.index(b"\n", body + 1) + 1
+        with Writer(tmp, level=6) as w:
+            w.write(data[:body])
+            view = memoryview(data)[body:]
+            for _ in range(repeat):
+                for i in range(0, len(view), 8 << 20):
+                    w.write(view[i:i + (8 << 20)])
+
+    return cached(f"{name}.x{repeat}.gz", make)
+
+
+def cached_vcf_genotypes(n_variants: int = 100_000, n_samples: int = 200,
+                         seed: int = SEED) -> str:
+    """Path of the cached plain-text genotype VCF (generated when missing)."""
+    return cached(_vcf_name("gt", n_variants, n_samples, seed),
+                  lambda tmp: vcf_genotypes(tmp, n_variants, n_samples, seed))
+
+
+def cached_vcf_genotypes_gz(n_variants: int = 100_000, n_samples: int = 200,
+                            seed: int = SEED) -> str:
+    """Path of the cached BGZF genotype VCF, tabix-indexed when possible."""
+    src = cached_vcf_genotypes(n_variants, n_samples, seed)
+    path = cached(_vcf_name("gt", n_variants, n_samples, seed) + ".gz",
+                  lambda tmp: bgzip_file(src, tmp))
+    tabix_index(path)
+    return path
