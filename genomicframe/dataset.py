@@ -8,7 +8,10 @@
 DuckDB (``con.register("calls", ds)``), ``polars.scan_pyarrow_dataset`` and
 other Arrow consumers hand their ``columns=`` and ``filter=`` straight to
 :meth:`Dataset.scanner`.  Every member pyarrow's class defines is overridden
-here: the inherited ones reach into a C++ dataset that does not exist.
+here: the inherited ones reach into a C++ dataset that does not exist.  One
+door cannot be closed from Python: ``pyarrow.dataset.Scanner.from_dataset(ds)``
+goes straight to C++ and crashes; use ``ds.scanner()`` or
+:meth:`Scanner.from_dataset` (this module's) instead.
 
 How a scan runs (per fragment):
 
@@ -517,10 +520,6 @@ class Scanner:
 # ---------------------------------------------------------------------------------------------
 # Dataset
 # ---------------------------------------------------------------------------------------------
-_NOT_HERE = ("genomicframe datasets have no C++ scan options; scan them with "
-             "Dataset.scanner(columns=, filter=) instead")
-
-
 class Dataset(pads.Dataset):
     """Genomics files as one dataset; a :class:`pyarrow.dataset.Dataset` built by :func:`dataset`.
 
@@ -612,11 +611,18 @@ class Dataset(pads.Dataset):
     def _get_fragments(self, filter=None):
         return self.get_fragments(filter)
 
-    def _scan_options(self, *args, **kwargs):
-        raise TypeError(_NOT_HERE)
+    @property
+    def _scan_options(self) -> dict:
+        """Default scan keywords of this dataset: the filter set by :meth:`filter`, if any."""
+        return {} if self._filter is None else {"filter": self._filter}
 
-    def _scanner_options(self, *args, **kwargs):
-        raise TypeError(_NOT_HERE)
+    def _scanner_options(self, options) -> dict:
+        """Scanner keywords: ``options`` with this dataset's defaults (filters combine with and)."""
+        out = dict(options)
+        if self._filter is not None:
+            given = _ex.to_expression(out.get("filter"), self._schema)
+            out["filter"] = self._filter if given is None else self._filter & given
+        return out
 
     # scanning
     def scanner(self, columns=None, filter=None, batch_size=DEFAULT_BATCH_SIZE,
