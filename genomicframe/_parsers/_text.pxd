@@ -52,8 +52,12 @@ cdef inline int parse_i64(const char* p, const char* e, int64_t* out) noexcept n
     return NUM_OK
 
 
-cdef inline int parse_f64(const char* p, const char* e, double* out) noexcept nogil:
-    """Parse ``[p, e)`` as a decimal floating-point number (strtod syntax)."""
+cdef inline const char* fast_f64(const char* p, const char* e, double* out) noexcept nogil:
+    """Scan a plain decimal number at ``p`` (up to the first byte that cannot continue it).
+
+    Returns where it stopped, with the correctly rounded value in ``out``; NULL
+    when the exact fast path does not apply (no digit, too many digits, a large
+    exponent, nan/inf): then :func:`parse_f64` must read the whole token."""
     cdef const char* q = p
     cdef bint neg = False
     cdef uint64_t mant = 0
@@ -64,9 +68,6 @@ cdef inline int parse_f64(const char* p, const char* e, double* out) noexcept no
     cdef bint any_digit = False
     cdef unsigned int d
     cdef double v
-    cdef char tmp[64]
-    cdef char* endp
-    cdef Py_ssize_t n
     if q < e and (q[0] == 45 or q[0] == 43):
         neg = q[0] == 45
         q += 1
@@ -95,33 +96,45 @@ cdef inline int parse_f64(const char* p, const char* e, double* out) noexcept no
                     ndig += 1
                 exp10 -= 1
             q += 1
-    if any_digit and q < e and (q[0] == 101 or q[0] == 69):  # 'e' 'E'
+    if not any_digit or ndig >= 19 or mant >= (1ULL << 53):
+        return NULL
+    if q < e and (q[0] == 101 or q[0] == 69):  # 'e' 'E'
         q += 1
         if q < e and (q[0] == 45 or q[0] == 43):
             eneg = q[0] == 45
             q += 1
-        if q >= e:
-            return NUM_BAD
+        if q >= e or <unsigned int>(<unsigned char>q[0] - 48) > 9:
+            return NULL
         while q < e:
             d = <unsigned char>q[0] - 48
             if d > 9:
-                return NUM_BAD
+                break
             if eexp < 100000:
                 eexp = eexp * 10 + d
             q += 1
         exp10 += -eexp if eneg else eexp
-    if any_digit and q == e and ndig < 19 and mant < (1ULL << 53):
-        if mant == 0:
-            out[0] = -0.0 if neg else 0.0
-            return NUM_OK
-        if -22 <= exp10 <= 22:
-            v = <double>mant
-            if exp10 >= 0:
-                v = v * GF_POW10[exp10]
-            else:
-                v = v / GF_POW10[-exp10]
-            out[0] = -v if neg else v
-            return NUM_OK
+    if mant == 0:
+        out[0] = -0.0 if neg else 0.0
+        return q
+    if exp10 < -22 or exp10 > 22:
+        return NULL
+    v = <double>mant
+    if exp10 >= 0:
+        v = v * GF_POW10[exp10]
+    else:
+        v = v / GF_POW10[-exp10]
+    out[0] = -v if neg else v
+    return q
+
+
+cdef inline int parse_f64(const char* p, const char* e, double* out) noexcept nogil:
+    """Parse all of ``[p, e)`` as a decimal floating-point number (strtod syntax)."""
+    cdef char tmp[64]
+    cdef char* endp
+    cdef Py_ssize_t n
+    cdef double v
+    if fast_f64(p, e, out) == e:
+        return NUM_OK
     # slow path: nan, inf, long mantissas, big exponents
     n = e - p
     if n <= 0 or n >= 64:

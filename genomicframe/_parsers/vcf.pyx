@@ -9,14 +9,21 @@ pass the pushdown, the requested INFO and FORMAT keys.  Lines starting with
 the line index in the chunk and the offending byte range, and the caller
 (genomicframe.formats.vcf) raises.  ``gt_chunk`` is the genotype-only path.
 """
-from libc.stdint cimport uint8_t, int16_t, int32_t, int64_t
+from libc.stdint cimport uint8_t, int16_t, int32_t, int64_t, uint32_t
+
+cdef extern from *:
+    """
+    #define GF_MISSING_F32 0x7F800001u
+    """
+    uint32_t MISSING_F32 "GF_MISSING_F32"
 from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memchr, memcmp, memcpy, memset
 from cpython.buffer cimport PyBUF_WRITABLE
 
 from genomicframe._parsers._buffers cimport (
     Buf, buf_reserve, buf_free, buf_bytes, buf_u8, buf_i16, buf_i32, buf_i64, buf_f32)
-from genomicframe._parsers._text cimport parse_i64, parse_f64, parse_f32, NUM_OK, NUM_OVERFLOW
+from genomicframe._parsers._text cimport (
+    parse_i64, parse_f64, parse_f32, fast_f64, NUM_OK, NUM_OVERFLOW)
 
 # -- public constants (mirrored by name in genomicframe/formats/vcf.py) ------------------------
 # fixed columns (bit mask)
@@ -70,6 +77,7 @@ cdef enum:
     _K_GT = 4
     # int32 values htslib reserves (missing, end-of-vector, ...): read as missing
     INT32_MIN_VALID = -2147483640
+    MISSING_I32 = -2147483648
 
 
 cdef struct Rng:
@@ -359,7 +367,7 @@ cdef class Parsed:
             raise MemoryError()
         for i in range(self.c.ninfo):
             c = &self.cols[i]
-            if (buf_reserve(&c.vals, rows * 4) or buf_reserve(&c.vvalid, rows)
+            if (buf_reserve(&c.vals, rows * 4)
                     or (c.is_list and (buf_reserve(&c.loff, rows * 4)
                                        or buf_reserve(&c.lvalid, rows)))):
                 raise MemoryError()
@@ -456,16 +464,19 @@ cdef int push_list(Buf* loff, Buf* soff, Buf* data, int64_t* n, const char* s, c
 
 
 cdef inline int leaf_null(Col* c) noexcept nogil:
+    """A missing value.  Integers and floats store a sentinel (htslib's own: INT32_MIN and
+    the float NaN 0x7F800001) instead of a validity byte; Python builds the bitmap."""
+    cdef uint32_t bits = MISSING_F32
     c.nleaf += 1
+    if c.kind == _K_INT:
+        return buf_i32(&c.vals, MISSING_I32)
+    if c.kind == _K_FLOAT:
+        return buf_f32(&c.vals, (<float*>&bits)[0])
     if buf_u8(&c.vvalid, 0):
         return -1
     if c.kind == _K_STR:
         return buf_i32(&c.voff, <int32_t>c.vals.len)
-    if c.kind == _K_FLOAT:
-        return buf_f32(&c.vals, 0)
-    if c.kind == _K_FLAG:
-        return buf_u8(&c.vals, 0)
-    return buf_i32(&c.vals, 0)
+    return buf_u8(&c.vals, 0)
 
 
 cdef inline int leaf(Col* c, const char* s, const char* e) noexcept nogil:
@@ -487,15 +498,11 @@ cdef inline int leaf(Col* c, const char* s, const char* e) noexcept nogil:
         if st != NUM_OK:
             return 1
         c.nleaf += 1
-        if buf_u8(&c.vvalid, 1):
-            return -1
         return buf_i32(&c.vals, <int32_t>iv)
     if c.kind == _K_FLOAT:
         if parse_f32(s, e, &fv) != NUM_OK:
             return 1
         c.nleaf += 1
-        if buf_u8(&c.vvalid, 1):
-            return -1
         return buf_f32(&c.vals, fv)
     c.nleaf += 1
     if buf_u8(&c.vvalid, 1) or buf_bytes(&c.vals, s, e - s):
@@ -553,9 +560,23 @@ cdef inline int int_item(Col* c, const char** ps, const char* e, char stop) noex
     if nd > 10 or v > 2147483647 or v < INT32_MIN_VALID:
         return leaf_null(c)   # htslib: extreme values are read as missing
     c.nleaf += 1
-    if buf_u8(&c.vvalid, 1):
-        return -1
     return buf_i32(&c.vals, <int32_t>v)
+
+
+cdef inline int float_item(Col* c, const char** ps, const char* e, char stop) noexcept nogil:
+    """One float (or '.') at ``*ps``; ``*ps`` moves to the delimiter."""
+    cdef const char* s = ps[0]
+    cdef const char* q
+    cdef double v
+    cdef int st
+    q = fast_f64(s, e, &v)
+    if q != NULL and (q >= e or q[0] == 44 or q[0] == stop):
+        ps[0] = q
+        c.nleaf += 1
+        return buf_f32(&c.vals, <float>v)
+    q = delim(s, e, stop)
+    ps[0] = q
+    return leaf(c, s, q)
 
 
 cdef int value_to(Col* c, const char* s, const char* e, char stop, const char** endp) noexcept nogil:
@@ -573,9 +594,7 @@ cdef int value_to(Col* c, const char* s, const char* e, char stop, const char** 
         if c.kind == _K_INT:
             st = int_item(c, &s, e, stop)
         else:
-            t = delim(s, e, stop)
-            st = leaf(c, s, t)
-            s = t
+            st = float_item(c, &s, e, stop)
         endp[0] = s
         if st == 0 and s < e and s[0] == 44:
             return 1   # several values where the header says Number=1
@@ -586,6 +605,8 @@ cdef int value_to(Col* c, const char* s, const char* e, char stop, const char** 
     while True:
         if c.kind == _K_INT:
             st = int_item(c, &s, e, stop)
+        elif c.kind == _K_FLOAT:
+            st = float_item(c, &s, e, stop)
         else:
             t = delim(s, e, stop)
             st = leaf(c, s, t)
@@ -967,9 +988,20 @@ cdef int parse_line(Parsed r, const char* p, const char* le) noexcept nogil:
             kpos = 0
             while q < e7:
                 ks = q
-                while q < e7 and q[0] != 61 and q[0] != 59:   # '=' ';'
-                    q += 1
-                j = lookup_info(r, kpos, ks, q - ks)
+                # rows usually repeat the previous row's key order: try that key first
+                j = r.hints[kpos & 31]
+                if j >= 0 and q + c.info[j].keylen <= e7 and same(c.info[j].key, q,
+                                                                  c.info[j].keylen):
+                    q += c.info[j].keylen
+                    if q < e7 and q[0] != 61 and q[0] != 59:
+                        j = -2
+                else:
+                    j = -2
+                if j == -2:
+                    q = ks
+                    while q < e7 and q[0] != 61 and q[0] != 59:   # '=' ';'
+                        q += 1
+                    j = lookup_info(r, kpos, ks, q - ks)
                 kpos += 1
                 if j >= 0 and r.cols[j].stamp != row:
                     col = &r.cols[j]
@@ -996,10 +1028,9 @@ cdef int parse_line(Parsed r, const char* p, const char* le) noexcept nogil:
                     return ST_NOMEM
         if c.end_col >= 0:   # END was decoded above: take it from there
             col = &r.cols[c.end_col]
-            if (<uint8_t*>col.vvalid.data)[col.nleaf - 1]:
-                iv = (<int32_t*>col.vals.data)[col.nleaf - 1]
-                if iv >= pos - 1:
-                    endv = iv
+            iv = (<int32_t*>col.vals.data)[col.nleaf - 1]
+            if iv != MISSING_I32 and iv >= pos - 1:
+                endv = iv
     if c.want & _W_END and buf_i64(&r.end, endv):
         return ST_NOMEM
     if c.nfmt:

@@ -50,6 +50,9 @@ _KIND = {"Integer": _k.K_INT, "Float": _k.K_FLOAT, "Flag": _k.K_FLAG, "String": 
 _WANT = {"chrom": _k.W_CHROM, "pos": _k.W_POS, "start": _k.W_POS, "end": _k.W_END,
          "id": _k.W_ID, "ref": _k.W_REF, "alt": _k.W_ALT, "qual": _k.W_QUAL,
          "filter": _k.W_FILTER}
+#: sentinels the kernel stores for missing integers and floats (htslib's own values)
+_MISSING_I32 = np.int32(-2**31)
+_MISSING_F32 = np.uint32(0x7F800001)
 #: bytes of data after the header scanned for INFO/FORMAT keys the header does not declare
 DISCOVER_BYTES = 1 << 20
 
@@ -347,8 +350,10 @@ def _leaf(kind: int, b: dict, n: int) -> pa.Array:
     if kind == _k.K_STR:
         return _arrow.strings(_i32(b["voff"]), b["vals"], _valid(b["vvalid"]))
     if kind == _k.K_INT:
-        return _arrow.primitive(np.frombuffer(b["vals"], dtype=np.int32), _valid(b["vvalid"]))
-    return _arrow.primitive(np.frombuffer(b["vals"], dtype=np.float32), _valid(b["vvalid"]))
+        vals = np.frombuffer(b["vals"], dtype=np.int32)
+        return _arrow.primitive(vals, vals != _MISSING_I32)
+    vals = np.frombuffer(b["vals"], dtype=np.float32)
+    return _arrow.primitive(vals, vals.view(np.uint32) != _MISSING_F32)
 
 
 def _value_array(kind: int, is_list: bool, b: dict) -> pa.Array:
