@@ -275,8 +275,15 @@ class Fragment:
 
     # the read path
     def _stream(self, columns, filter, batch_size: int, threads, plans: dict):
-        """Filtered, projected batches of this fragment (the generator behind every read)."""
-        fmt = self.format
+        """Filtered, projected batches of this fragment (the generator behind every read).
+
+        ``plans`` is the scan's cache: format instances (which keep parsed
+        headers), filter plans and physical schemas, shared by its fragments.
+        """
+        fkey = ("format", self.spec.format)
+        fmt = plans.get(fkey)
+        if fmt is None:
+            fmt = plans[fkey] = self.format
         schema = self._schema
         full = _and_all([self._filter, filter, self._owner])
         key = (fmt.name, str(full))
@@ -291,7 +298,8 @@ class Fragment:
         pkey = ("physical", self.spec.path, self.spec.format)
         physical = plans.get(pkey)
         if physical is None:
-            physical = plans[pkey] = set(self.physical_schema.names)
+            physical = plans[pkey] = set(
+                file_schema(fmt, self.spec.path, self.spec.options).names)
         file_cols = [n for n in read_cols if n in physical]
         pushdown = plan.pushdown.restrict(physical) if plan.pushdown else Pushdown()
         read_schema = pa.schema([schema.field(n) for n in read_cols])
@@ -447,12 +455,16 @@ class Scanner:
 
     def scan_batches(self):
         """Iterator of ``TaggedRecordBatch(record_batch, fragment)``."""
-        it = self._iter()
+        it = self._iter(self._fragments_fn())
         return (pads.TaggedRecordBatch(b, f) for f, b in it)
 
     def to_batches(self):
-        """Iterator of record batches (errors in arguments are raised before the first batch)."""
-        it = self._iter()
+        """Iterator of record batches.
+
+        Fragments are planned now, so a bad filter, a stale index or a missing
+        file raises here rather than at the first ``next()``.
+        """
+        it = self._iter(self._fragments_fn())
         schema = self._projected
         return (b if b.schema.equals(schema) else conform_batch(b, schema) for _, b in it)
 
@@ -477,7 +489,12 @@ class Scanner:
     def count_rows(self) -> int:
         frags = self._fragments_fn()
         if self._filter is None and all(f._filter is None and f._owner is None for f in frags):
-            return sum(f.format.count_rows(f.spec, threads=self._threads) for f in frags)
+            formats: dict = {}
+            for f in frags:
+                if f.spec.format not in formats:
+                    formats[f.spec.format] = f.format
+            return sum(formats[f.spec.format].count_rows(f.spec, threads=self._threads)
+                       for f in frags)
         plans: dict = {}
         return sum(b.num_rows for f in frags
                    for b in f._stream([], self._filter, self._batch_size, self._threads, plans))
