@@ -51,5 +51,37 @@ def run(args: argparse.Namespace) -> int:
     coff, within = gf.bgzf.split_voffset(voff)
     print(f"uncompressed offset {target:,} = virtual offset {voff:#x} "
           f"(block at {coff:,}, +{within}); the rest of that line: {line[:50]!r}...")
+    _fasta_demo(path, args.threads)
     print("\nMore: `genomicframe bgzip --help`")
     return 0
+
+
+def _fasta_demo(path: str, threads) -> None:
+    """Index a copy of the example FASTA in a temporary folder and fetch a few records."""
+    import io
+    import shutil
+    import tempfile
+
+    import genomicframe as gf
+
+    _section("FASTA: one-pass index, then batch fetch by name (each block inflated once)")
+    with tempfile.TemporaryDirectory(prefix="gf-demo-") as d:
+        copy = shutil.copy(path, d)
+        t0 = time.perf_counter()
+        res = gf.fasta.build_index(copy, threads=threads, loc=True)
+        dt = time.perf_counter() - t0
+        print(f"indexed {res.n_records} records ({res.n_blocks} BGZF blocks) in {dt * 1e3:.1f} ms: "
+              + ", ".join(p.rsplit("/", 1)[-1] for p in res.written))
+        with gf.FastaFile(copy, threads=threads) as fa:
+            names = [fa.name(i) for i in (0, len(fa) // 2, len(fa) - 1)]
+            table = fa.fetch_many(names + [f"{names[1]}:1-12"])
+            for row in table.to_pylist():
+                print(f"  {row['name']}[{row['start']}:{row['end']}]  {row['sequence'][:40]}"
+                      f"{'...' if len(row['sequence']) > 40 else ''}")
+            print(f"  {fa.last_fetch_stats.summary()}")
+            out = io.BytesIO()
+            fa.fetch_many(names[:1], out=out)
+            print("  as `samtools faidx` prints it:")
+            for line in out.getvalue().decode().splitlines()[:3]:
+                print(f"    {line}")
+    print("More: `genomicframe index --help`, `genomicframe fetch --help`, docs/fasta.md")
