@@ -158,3 +158,12 @@ def test_vcf_view_and_convert(tmp_path, capsys):
     assert pq.read_table(tmp_path / "v.parquet").num_rows == len(recs)
     assert main(["schema", path]) == 0
     assert "# format: vcf" in capsys.readouterr().out
+
+
+def test_binary_output_to_a_pipe(toy_path, table):
+    r = _run(["view", toy_path, "-O", "parquet", "-c", "chrom,pos"])
+    assert r.returncode == 0, r.stderr
+    assert pq.read_table(pa.BufferReader(r.stdout)).equals(table.select(["chrom", "pos"]))
+    r = _run(["view", toy_path, "-O", "arrow", "-n", "7"])
+    assert r.returncode == 0, r.stderr
+    assert pa.ipc.open_stream(r.stdout).read_all().equals(table.slice(0, 7))
