@@ -837,9 +837,12 @@ def _regions(cons: dict, schema, offsets: dict) -> list | None:
         if r.hi != math.inf:
             e = math.floor(r.hi)  # largest end (start <= end)
             hi = e + 1 if hi is None else min(hi, e + 1)
-    lo = max(lo, 0)
     if hi is not None and hi <= lo:
-        return []
+        # start < hi and end > lo >= hi: a record spanning the gap, so it overlaps [hi - 1, hi)
+        lo = hi - 1
+    lo = max(lo, 0)
+    if hi is not None and hi <= lo:  # start < hi <= 0 (VCF telomere, POS 0): its first base
+        hi = lo + 1
     return [(c_, lo, hi) for c_ in sorted(chrom.isin)]
 
 

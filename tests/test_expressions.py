@@ -217,6 +217,30 @@ def test_every_comparison_at_data_boundaries(toy_data):
                     assert split.to_table(filter=expr).equals(want), text
 
 
+def test_long_records_spanning_the_bounds(toy_data):
+    """``end > x and start < y`` with x > y still holds records that span from before y past x."""
+    ds, split, table = toy_data
+    long_rows = [r for r in table.to_pylist() if r["end"] - r["start"] > 10]
+    assert long_rows
+    for r in long_rows[:8]:
+        for text in (f"chrom == '{r['chrom']}' and end > {r['end'] - 1} and pos <= {r['pos']}",
+                     f"chrom == '{r['chrom']}' and start <= {r['start']} and end >= {r['end']}",
+                     f"chrom == '{r['chrom']}' and end > {r['start'] + 5} and start < "
+                     f"{r['start'] + 1}"):
+            expr = parse(text, ds.schema)
+            want = table.filter(expr)
+            assert want.num_rows >= 1
+            assert ds.to_table(filter=expr).equals(want), text
+            assert split.to_table(filter=expr).equals(want), text
+
+
+def test_regions_never_empty_from_bounds_alone():
+    p = plan(parse("chrom == 'c' and end > 500 and pos <= 100", SCHEMA), SCHEMA, PUSH)
+    assert p.regions == [("c", 99, 100)] and not p.empty
+    p = plan(parse("chrom == 'c' and pos < 1", SCHEMA), SCHEMA, PUSH)  # POS 0: a telomere
+    assert p.regions == [("c", 0, 1)]
+
+
 @settings(max_examples=120, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=_filters)
