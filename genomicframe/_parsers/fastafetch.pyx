@@ -330,15 +330,16 @@ cdef class GfiView:
         return lo
 
     def plan(self, const int64_t[::1] order, const int64_t[::1] ubeg, const int64_t[::1] uend,
-             int64_t max_blocks):
+             int64_t max_blocks, int64_t max_gap=4):
         """Group requests (visited in ``order``, sorted by ``ubeg``) into inflate tasks.
 
         Returns ``(tasks, need)``: ``tasks`` is a list of ``(first_block,
-        last_block, first_pos, end_pos)`` with positions into ``order``; blocks
-        of one task are contiguous and never shared with another task, so every
-        block is inflated once.  ``need[b]`` is how many bytes of block ``b`` are
-        wanted from its start (the inflate may stop there); blocks not needed
-        keep 0.  A task grows past ``max_blocks`` only to finish a shared block.
+        last_block, first_pos, end_pos)`` with positions into ``order``; a block
+        is never shared by two tasks, so every block is inflated once.  A task
+        spans at most ``max_blocks`` blocks (more only to finish a shared block)
+        and may skip runs of up to ``max_gap`` unneeded blocks, which it reads
+        (one ``pread`` per task) but does not inflate.  ``need[b]`` is how many
+        bytes of block ``b`` are wanted from its start; unneeded blocks keep 0.
         """
         cdef Py_ssize_t m = order.shape[0], p, p0 = 0
         cdef int64_t i, b0, b1, cur0 = -1, cur1 = -1, lim, want
@@ -351,7 +352,8 @@ cdef class GfiView:
                 continue
             b0 = self._block_of(ubeg[i])
             b1 = self._block_of(uend[i] - 1)
-            if cur0 >= 0 and (b0 > cur1 + 1 or (b0 > cur1 and cur1 - cur0 + 1 >= max_blocks)):
+            if cur0 >= 0 and b0 > cur1 and (b0 > cur1 + 1 + max_gap
+                                             or b1 - cur0 + 1 > max_blocks):
                 tasks.append((cur0, cur1, p0, p))
                 cur0 = -1
             if cur0 < 0:

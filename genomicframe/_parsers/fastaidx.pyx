@@ -355,7 +355,8 @@ cdef class FaiScanner:
     """Incremental FASTA record scanner (htslib ``fai_build_core`` rules).
 
     Feed consecutive buffers with :meth:`feed`, then call :meth:`finish` with
-    the total size; :meth:`take` hands over (and forgets) the finished records.
+    the total size; :meth:`views` shows the finished records (kept until the
+    scanner is freed).
     Methods return a status code (0 = ok); on error the ``err_*`` properties
     and :meth:`current_name` describe it.
     """
@@ -424,19 +425,36 @@ cdef class FaiScanner:
         """Name of the record being scanned (bytes)."""
         return PyBytes_FromStringAndSize(<char*>self.s.name, self.s.name_len)
 
-    def take(self):
-        """``(rows, names, name_ends)`` of the finished records, as bytes; then forget them.
+    @property
+    def blob_size(self):
+        return self.s.blob_len
 
-        ``rows`` holds ``NCOL`` little-endian int64 per record (see ``FIELDS``);
-        ``name_ends`` one int64 per record: end of its name in ``names``.
+    def views(self, Py_ssize_t lo=0, Py_ssize_t hi=-1):
+        """Zero-copy views of finished records ``lo:hi``: ``(rows, names, name_ends)``.
+
+        ``rows`` is int64 (records x NCOL), ``name_ends`` int64 offsets into the
+        whole names blob, ``names`` the blob bytes of those records.  The views
+        point into the scanner's buffers: use them before the next :meth:`feed`
+        (which may move the buffers) and while the scanner is alive.
         """
         cdef Py_ssize_t n = self.s.n_rows
-        rows = PyBytes_FromStringAndSize(<char*>self.s.rows, n * NCOL_ * sizeof(int64_t))
-        names = PyBytes_FromStringAndSize(<char*>self.s.blob, self.s.blob_len)
-        ends = PyBytes_FromStringAndSize(<char*>self.s.name_end, n * sizeof(int64_t))
-        self.s.n_rows = 0
-        self.s.blob_len = 0
-        return rows, names, ends
+        cdef int64_t b0, b1
+        if hi < 0 or hi > n:
+            hi = n
+        if lo < 0 or lo > hi:
+            raise IndexError("bad record range")
+        b0 = self.s.name_end[lo - 1] if lo > 0 else 0
+        b1 = self.s.name_end[hi - 1] if hi > 0 else 0
+        if hi == lo:
+            return (memoryview(b"").cast("q", [0, NCOL_]), memoryview(b""),
+                    memoryview(b"").cast("q"))
+        rows = <int64_t[:hi - lo, :NCOL_]> (self.s.rows + lo * NCOL_)
+        ends = <int64_t[:hi - lo]> (self.s.name_end + lo)
+        if b1 > b0:
+            names = <uint8_t[:b1 - b0]> (self.s.blob + b0)
+        else:
+            names = memoryview(b"")
+        return memoryview(rows), memoryview(names), memoryview(ends)
 
 
 # -- name hashing --------------------------------------------------------------------------
@@ -688,6 +706,17 @@ cdef void _fill(const int64_t[:, ::1] rows, const int64_t[::1] name_starts,
 
 
 # -- small array helpers (keep numpy out of the index build) --------------------------------
+def starts_of(const int64_t[::1] ends, int64_t first=0):
+    """Name starts from name ends (names are contiguous; the first starts at ``first``)."""
+    from array import array
+    cdef Py_ssize_t k, n = ends.shape[0]
+    out = array("q", bytes(8 * n))
+    cdef int64_t[::1] s = out
+    for k in range(n):
+        s[k] = ends[k - 1] if k else first
+    return out
+
+
 def concat_ends(list chunks, list shifts):
     """Concatenate int64 name-end arrays (bytes), adding ``shifts[i]`` to chunk ``i``.
 

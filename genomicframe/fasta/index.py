@@ -127,15 +127,15 @@ _TAKE_EVERY = 256
 def _scan(path, threads, on_chunk):
     """Inflate and scan the whole file; finished records go to ``on_chunk`` in file order.
 
-    ``on_chunk(rows, names, name_ends)`` receives the scanner's hand-overs (bytes).
-    Returns ``(compression, block coffsets, block usizes, uncompressed size)``.
+    ``on_chunk(scanner, lo, hi)`` is told when records ``lo:hi`` are finished.
+    Returns ``(scanner, compression, block coffsets, block usizes, uncompressed size)``.
     """
     from .._parsers.fastaidx import FaiScanner
     from ..bgzf.reader import Reader
 
     scanner = FaiScanner()
     coffs, usizes = [], []
-    u = 0
+    u = done = 0
     with Reader(path, threads=threads, check_eof=True) as r:
         compression = r.compression
         if compression == "gzip":
@@ -152,24 +152,24 @@ def _scan(path, threads, on_chunk):
                 usizes.append(len(data))
             u += len(data)
             k += 1
-            if k % _TAKE_EVERY == 0 and scanner.n_pending:
-                on_chunk(*scanner.take())
+            if k % _TAKE_EVERY == 0 and scanner.n_pending > done:
+                on_chunk(scanner, done, scanner.n_pending)
+                done = scanner.n_pending
     code = scanner.finish(u)
     if code:
         _raise_scan(code, scanner, path)
-    on_chunk(*scanner.take())
-    return compression, coffs, usizes, u
+    on_chunk(scanner, done, scanner.n_pending)
+    return scanner, compression, coffs, usizes, u
 
 
 class _Collector:
-    """Keeps the scanner's hand-overs and streams .fai/.loc lines while the scan runs.
+    """Streams .fai/.loc lines and the .gfi names while the scan runs.
 
     Header-only records are left out as they come; repeated names are only known
     at the end, when the text is rewritten in the (rare) case there are any.
     """
 
     def __init__(self, fai_fh, loc_fh, gfi_fh):
-        self.rows, self.names, self.ends = [], [], []
         self.fai_fh = fai_fh
         self.loc_fh = loc_fh
         self.gfi_fh = gfi_fh  # the names blob goes right after the .gfi header
@@ -177,24 +177,25 @@ class _Collector:
         if gfi_fh is not None:
             gfi_fh.write(b"\x00" * _gfi.HEADER.size)
 
-    def __call__(self, rows, names, ends):
+    def __call__(self, scanner, lo, hi):
         from .._parsers import fastaidx as K
 
-        self.rows.append(rows)
-        self.names.append(names)
-        self.ends.append(ends)
-        self.blob_len += len(names)
+        if hi <= lo:
+            return
+        rows, _, ends = scanner.views(lo, hi)
+        _, blob, _ = scanner.views(0, hi)
+        first = self.blob_len
+        self.blob_len = ends[len(ends) - 1]
         if self.gfi_fh is not None:
-            self.gfi_fh.write(names)
+            self.gfi_fh.write(blob[first:self.blob_len])
         if self.fai_fh is None and self.loc_fh is None:
             return
-        r = K.rows_view(rows)
-        st, e = K.concat_ends([ends], [0])
-        sel = _select(K.valid_mask(r))
+        st = K.starts_of(ends, first)
+        sel = _select(K.valid_mask(rows))
         if self.fai_fh is not None:
-            self.fai_fh.write(K.format_index(names, st, e, r, sel, 0))
+            self.fai_fh.write(K.format_index(blob, st, ends, rows, sel, 0))
         if self.loc_fh is not None:
-            self.loc_fh.write(K.format_index(names, st, e, r, sel, 1))
+            self.loc_fh.write(K.format_index(blob, st, ends, rows, sel, 1))
 
 
 def _select(mask) -> array:
@@ -272,8 +273,8 @@ def build_index(path, *, threads: int | None = None, loc: bool = False, write: b
     gfi_fh = open(tmp["gfi"], "wb") if write else None
     try:
         sink = _Collector(fai_fh, loc_fh, gfi_fh)
-        compression, coffs, usizes, data_size = _scan(path, threads, sink)
-        result = _finish(path, st, sink, compression, coffs, usizes, data_size, loc, write,
+        scanner, compression, coffs, usizes, data_size = _scan(path, threads, sink)
+        result = _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, write,
                          duplicates, paths, tmp, K)
     finally:
         for fh in (fai_fh, loc_fh, gfi_fh):
@@ -285,20 +286,17 @@ def build_index(path, *, threads: int | None = None, loc: bool = False, write: b
     return result
 
 
-def _finish(path, st, sink, compression, coffs, usizes, data_size, loc, write, duplicates,
+def _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, write, duplicates,
             paths, tmp, K):
-    """Hash table, .gzi and .gfi from the collected records; rename the files into place."""
-    rows = K.rows_view(b"".join(sink.rows))
-    shifts = list(accumulate((len(b) for b in sink.names[:-1]), initial=0))
-    name_start, name_end = K.concat_ends(sink.ends, shifts)
-    blob = b"".join(sink.names)
-    sink.rows = sink.names = sink.ends = None
+    """Hash table, .gzi and .gfi from the scanned records; rename the files into place."""
+    rows, blob, name_end = scanner.views()
+    name_start = K.starts_of(name_end)
     n = len(rows)
     valid = K.valid_mask(rows)
     n_valid = valid.count(1)
     if n_valid < n:
         dropped = [i for i, v in enumerate(valid) if not v]
-        shown = ", ".join(f"'{blob[name_start[i]:name_end[i]].decode('utf-8', 'replace')}' "
+        shown = ", ".join(f"'{bytes(blob[name_start[i]:name_end[i]]).decode('utf-8', 'replace')}' "
                           f"(line {rows[i, 6]})" for i in dropped[:5])
         more = f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
         warnings.warn(EmptyRecordWarning(
@@ -309,7 +307,7 @@ def _finish(path, st, sink, compression, coffs, usizes, data_size, loc, write, d
     keys, dirs, spans, forder, dups = K.build_table(
         rows, blob, name_start, name_end, valid, dir_bits)
     if dups:
-        shown = ", ".join(f"'{blob[name_start[r]:name_end[r]].decode('utf-8', 'replace')}' "
+        shown = ", ".join(f"'{bytes(blob[name_start[r]:name_end[r]]).decode('utf-8', 'replace')}' "
                           f"(line {rows[r, 6]})" for r in dups[:5])
         more = f" and {len(dups) - 5} more" if len(dups) > 5 else ""
         msg = (f"{len(dups)} record(s) repeat an earlier name: {shown}{more}")
@@ -329,13 +327,13 @@ def _finish(path, st, sink, compression, coffs, usizes, data_size, loc, write, d
         coff_s = array("q", [0])
         uoff = array("q", [data_size])
     header, gfi_parts = _gfi.encode(
-        keys=keys, dirs=dirs, dir_bits=dir_bits, blob=None if write else blob, spans=spans,
+        keys=keys, dirs=dirs, dir_bits=dir_bits, blob=None, spans=spans,
         forder=forder, coff=coff_s, uoff=uoff, n_records=n, data_size=data_size,
         file_size=st.st_size, file_mtime_ns=st.st_mtime_ns, bgzf=compression == "bgzf",
         blob_len=sink.blob_len)
     written = []
     if not write:
-        return IndexResult(header + b"".join(bytes(p) for p in gfi_parts), n_keys,
+        return IndexResult(header + bytes(blob) + b"".join(bytes(p) for p in gfi_parts), n_keys,
                            len(coffs), data_size, written)
     if dups:  # the streamed text listed repeated names: write it again without them
         selected = _select(valid)
