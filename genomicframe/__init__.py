@@ -24,6 +24,7 @@ _LAZY = {
     "scan": ("genomicframe.scan", "scan"),
     "field": ("genomicframe.expressions", "field"),
     "scalar": ("genomicframe.expressions", "scalar"),
+    "region": ("genomicframe.expressions", "region"),
 }
 
 __all__ = ["__version__", *sorted(_SUBMODULES), *sorted(_LAZY)]

@@ -37,8 +37,8 @@ from dataclasses import dataclass, field as dc_field
 from .errors import GenomicFrameError
 from .formats.base import Pushdown, Range
 
-__all__ = ["FilterSyntaxError", "field", "scalar", "parse", "to_expression", "plan", "Plan",
-           "referenced_columns"]
+__all__ = ["FilterSyntaxError", "field", "scalar", "region", "parse", "to_expression", "plan",
+           "Plan", "referenced_columns"]
 
 
 class FilterSyntaxError(GenomicFrameError, ValueError):
@@ -57,6 +57,47 @@ def scalar(value):
     import pyarrow.compute as pc
 
     return pc.scalar(value)
+
+
+_REGION = re.compile(r"^(?P<chrom>.+?)(?::(?P<beg>[\d,]+)(?:-(?P<end>[\d,]*))?)?$")
+
+
+def region(chrom: str, start: int | None = None, end: int | None = None):
+    """An Expression for the records overlapping a genomic region.
+
+    ``region("chr1", 999, 2000)`` takes 0-based half-open coordinates;
+    ``region("chr1:1,000-2,000")`` takes the samtools form (1-based, both ends
+    included), so both mean the same bases.  ``"chr1:1000"`` runs to the end of
+    the chromosome and ``"chr1"`` is all of it.  A record overlaps when
+    ``start < end_of_region`` and ``end > start_of_region``, as tabix decides.
+
+    >>> print(region("chr1:1,000-2,000"))
+    (((chrom == "chr1") and (start < 2000)) and (end > 999))
+    """
+    import pyarrow.compute as pc
+
+    if start is None and end is None and ":" in chrom:
+        m = _REGION.match(chrom)
+        if m is None or (m.group("beg") is not None and not m.group("beg").replace(",", "")):
+            raise FilterSyntaxError(f"region {chrom!r}: write chrom, chrom:begin or "
+                                    "chrom:begin-end (1-based, both included)")
+        if m.group("beg") is not None:
+            beg = int(m.group("beg").replace(",", ""))
+            stop = (m.group("end") or "").replace(",", "")
+            if beg < 1:
+                raise FilterSyntaxError(f"region {chrom!r}: positions start at 1")
+            start, end = beg - 1, (int(stop) if stop else None)
+            if end is not None and end < beg:
+                raise FilterSyntaxError(f"region {chrom!r}: the end is before the beginning")
+            chrom = m.group("chrom")
+    if start is not None and start < 0:
+        raise FilterSyntaxError(f"region start {start} is negative (0-based coordinates)")
+    e = pc.field("chrom") == chrom
+    if end is not None:
+        e = e & (pc.field("start") < end)
+    if start is not None:
+        e = e & (pc.field("end") > start)
+    return e
 
 
 # ---------------------------------------------------------------------------------------------

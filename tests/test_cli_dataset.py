@@ -167,3 +167,14 @@ def test_binary_output_to_a_pipe(toy_path, table):
     r = _run(["view", toy_path, "-O", "arrow", "-n", "7"])
     assert r.returncode == 0, r.stderr
     assert pa.ipc.open_stream(r.stdout).read_all().equals(table.slice(0, 7))
+
+
+def test_view_region(toy_path, table, capsys):
+    assert main(["view", toy_path, "-r", "chr2:100-300", "-r", "chrX:1-50", "-c", "chrom,pos",
+                 "--no-header", "-f", "qual is not null"]) == 0
+    got = [(c, int(p)) for c, p in (x.split("\t") for x in capsys.readouterr().out.splitlines())]
+    flt = (gf.region("chr2", 99, 300) | gf.region("chrX", 0, 50)) & f("qual").is_valid()
+    assert got == [(r["chrom"], r["pos"]) for r in table.filter(flt).to_pylist()]
+    assert got
+    assert main(["view", toy_path, "-r", "chr2:9-3"]) == 1
+    assert "the end is before the beginning" in capsys.readouterr().err

@@ -73,6 +73,23 @@ def test_parse_errors_name_the_column(text, column, message):
     assert isinstance(info.value, ValueError)
 
 
+def test_region():
+    from genomicframe.expressions import region
+
+    want = (f("chrom") == "chr1") & (f("start") < 2000) & (f("end") > 999)
+    assert region("chr1:1,000-2,000").equals(want)
+    assert region("chr1", 999, 2000).equals(want)
+    assert region("chr1:1000").equals((f("chrom") == "chr1") & (f("end") > 999))
+    assert region("chr1").equals(f("chrom") == "chr1")
+    for bad in ("chr1:0-5", "chr1:9-3"):
+        with pytest.raises(FilterSyntaxError):
+            region(bad)
+    # not chrom:begin-end, so a contig name with a colon (as samtools reads it)
+    assert region("HLA:x-3").equals(f("chrom") == "HLA:x-3")
+    p = plan(region("chr1:1,000-2,000"), SCHEMA, PUSH)
+    assert p.regions == [("chr1", 999, 2000)]
+
+
 # -- planning --------------------------------------------------------------------------------------
 def test_plan_splits_terms():
     p = plan(parse("qual >= 30 and chrom == 'chr22' and info.AF > 0.01 and pos >= 1000 "

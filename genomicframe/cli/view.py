@@ -24,6 +24,9 @@ def add_input_arguments(p) -> None:
 def add_query_arguments(p) -> None:
     p.add_argument("--filter", "-f", metavar="EXPR", default=None,
                    help="keep rows where EXPR is true, e.g. \"qual >= 30 and chrom == 'chr1'\"")
+    p.add_argument("--region", "-r", metavar="REGION", action="append", default=None,
+                   help="keep records overlapping chrom:begin-end (1-based, both included; "
+                        "uses the index beside the file); repeatable")
     p.add_argument("--columns", "-c", metavar="A,B", default=None,
                    help="comma-separated columns to keep (struct children as info.AF)")
     p.add_argument("--threads", "-@", type=int, default=None, metavar="N",
@@ -94,12 +97,26 @@ def parse_columns(text):
     return cols
 
 
+def query_filter(ds, args):
+    """--filter and --region as one Expression (None when neither is given)."""
+    from ..expressions import region, to_expression
+
+    flt = to_expression(args.filter, ds.schema)
+    if getattr(args, "region", None):
+        regions = None
+        for r in args.region:
+            e = region(r)
+            regions = e if regions is None else regions | e
+        flt = regions if flt is None else regions & flt
+    return flt
+
+
 def scanner(ds, args):
-    """The dataset's scanner for --columns/--filter; user mistakes become CliError."""
+    """The dataset's scanner for --columns/--filter/--region; user mistakes become CliError."""
     from . import CliError
 
     try:
-        return ds.scanner(columns=parse_columns(args.columns), filter=args.filter,
+        return ds.scanner(columns=parse_columns(args.columns), filter=query_filter(ds, args),
                           use_threads=args.threads != 1)
     except KeyError as exc:
         raise CliError(exc.args[0] if exc.args else str(exc)) from None
