@@ -728,12 +728,26 @@ def _restore_dataset(state) -> Dataset:
     return self
 
 
+def _expand(p) -> list:
+    path = os.fspath(p)
+    if os.path.exists(path) or not any(c in path for c in "*?["):
+        return [path]
+    import glob
+
+    found = sorted(f for f in glob.glob(path) if os.path.isfile(f))
+    if not found:
+        raise FileNotFoundError(2, "No file matches the pattern", path)
+    return found
+
+
 def dataset(source, format=None, **options) -> Dataset:
     """Open one file or a list of files as a :class:`Dataset`.
 
     Parameters
     ----------
     source : str, os.PathLike or list of them
+        Files; a name with ``*``, ``?`` or ``[`` that is not itself a file is
+        a glob pattern (``"calls/chr*.vcf.gz"``), expanded in sorted order.
     format : str, optional
         A registered format name (``"vcf"``); by default chosen per file from
         its first bytes, then its name.
@@ -751,6 +765,7 @@ def dataset(source, format=None, **options) -> Dataset:
     paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
     if not paths:
         raise ValueError("dataset() needs at least one file")
+    paths = [q for p in paths for q in _expand(p)]
     opts = _options_tuple(options)
     sources, schemas = [], []
     for p in paths:

@@ -285,10 +285,20 @@ def test_multi_file_schema_union(tmp_path):
     assert d.files == [a, b]
 
 
+def test_glob_patterns(tmp_path):
+    for i, chrom in enumerate(["chr1", "chr2", "chr3"]):
+        toy.write_toy(tmp_path / f"part{i}.toy", [(chrom, 10, 11, 1.0, None, "")])
+    d = gf.dataset(str(tmp_path / "part*.toy"))
+    assert d.to_table().column("chrom").to_pylist() == ["chr1", "chr2", "chr3"]
+    with pytest.raises(FileNotFoundError):
+        gf.dataset(str(tmp_path / "nothing*.toy"))
+
+
 def test_lazy_top_level_names():
     assert gf.dataset is gf.dataset  # resolved once, then cached
     assert gf.Dataset is Dataset and gf.Fragment is Fragment and gf.Scanner is Scanner
     assert str(gf.field("qual") >= gf.scalar(3)) == "(qual >= 3)"
+    assert str(gf.region("c:2-3")) == '(((chrom == "c") and (start < 3)) and (end > 1))'
 
 
 # -- gf.scan ---------------------------------------------------------------------------------------
