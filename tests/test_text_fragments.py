@@ -73,8 +73,11 @@ def check_whole_lines(chunks, last_may_be_partial=True):
 
 @pytest.mark.parametrize("kind", ["bgzf_small", "bgzf_tiny", "bgzf_big", "plain", "gzip"])
 def test_whole_file_lines_offsets(files, body, kind, threads):
-    chunks = list(iter_fragment_chunks(spec(files[kind]), threads=threads, group_size=4096))
+    chunks = list(iter_fragment_chunks(spec(files[kind]), threads=threads, group_size=4096,
+                                       count_lines=True))
     check_whole_lines(chunks)
+    plain = list(iter_fragment_chunks(spec(files[kind]), threads=threads, group_size=4096))
+    assert [c.line for c in plain] == [1] + [None] * (len(plain) - 1)
     assert b"".join(bytes(c.data) for c in chunks) == body
     for c in chunks:
         assert body[c.uoffset:c.uoffset + len(c.data)] == bytes(c.data)
@@ -144,7 +147,8 @@ def test_range_chunk_offsets(files, body):
     path = files["bgzf_small"]
     table = gf.bgzf.scan_file(path)
     for a, b in split_byte_ranges(path, 20000):
-        for c in iter_fragment_chunks(spec(path, byte_range=(a, b)), group_size=3000):
+        for c in iter_fragment_chunks(spec(path, byte_range=(a, b)), group_size=3000,
+                                      count_lines=True):
             coff, within = c.voffset >> 16, c.voffset & 0xFFFF
             i = int(np.searchsorted(table.coffset, coff))
             u = int(table.uoffset[i]) + within

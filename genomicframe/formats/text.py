@@ -62,7 +62,8 @@ class TextChunk:
         The bytes (read-only); never empty.
     line : int or None
         1-based line number of the chunk's first line, when the fragment starts
-        at the beginning of the file (and line counting was asked for).
+        at the beginning of the file: 1 for its first chunk, and for the later
+        ones when ``count_lines=True`` was asked for.
     uoffset : int or None
         Uncompressed offset of ``data[0]`` in the file, when known (fragments
         that start at the beginning of the file, and uncompressed files).
@@ -169,15 +170,16 @@ def _file_compression(path) -> tuple[str, int]:
     return (detect_compression(head) if head else "plain"), size
 
 
-def _chunk_pieces(pieces, *, line, uoffset, vmap=None, rel0: int = 0) -> Iterator[TextChunk]:
+def _chunk_pieces(pieces, *, line, uoffset, vmap=None, rel0: int = 0,
+                  count: bool = True) -> Iterator[TextChunk]:
     """Cut ``(bytes, locate)`` pieces into whole-line chunks.
 
     Offsets are counted from the first piece's first byte, which is at ``rel0``
     in the coordinates of ``uoffset`` (the uncompressed offset of relative 0)
     and ``vmap`` (relative offset -> virtual offset, resolved lazily).
     ``locate(k)``, when a piece has one, gives the virtual offset of its byte
-    ``k`` directly.  ``line`` is the first line's number, or ``None`` to skip
-    counting.
+    ``k`` directly.  ``line`` is the first chunk's line number (or ``None``);
+    later chunks get theirs by counting newlines when ``count``, else ``None``.
     """
     carry: list = []
     carry_rel = carry_v = 0
@@ -191,7 +193,7 @@ def _chunk_pieces(pieces, *, line, uoffset, vmap=None, rel0: int = 0) -> Iterato
         c = TextChunk(view, line, None if uoffset is None else uoffset + at, v,
                       vmap if v is None else None, at)
         if line is not None:
-            line += buf.count(_NL, a, b)
+            line = line + buf.count(_NL, a, b) if count else None
         return c
 
     for data, locate in pieces:
@@ -292,8 +294,9 @@ def _bgzf_range_chunks(path, start, end, size, threads, read_size, group_size, c
         return
     vmap = _BlockMap(path, start)
     pieces = _prepend(first, stream)
-    yield from _chunk_pieces(pieces, line=1 if (start == 0 and count_lines) else None,
-                             uoffset=0 if start == 0 else None, vmap=vmap, rel0=skipped[0])
+    yield from _chunk_pieces(pieces, line=1 if start == 0 else None,
+                             uoffset=0 if start == 0 else None, vmap=vmap, rel0=skipped[0],
+                             count=count_lines)
 
 
 def _prepend(first, rest):
@@ -319,8 +322,8 @@ def _plain_range_chunks(path, start, end, size, group_size, count_lines):
         if first is None:
             return
         yield from _chunk_pieces(_prepend(first, stream),
-                                 line=1 if (start == 0 and count_lines) else None,
-                                 uoffset=0, rel0=start + skipped[0])
+                                 line=1 if start == 0 else None,
+                                 uoffset=0, rel0=start + skipped[0], count=count_lines)
     finally:
         os.close(fd)
 
@@ -329,7 +332,7 @@ def _whole_file_chunks(path, compression, threads, read_size, group_size, count_
     with Reader(path, threads=threads, read_size=read_size, group_size=group_size) as r:
         vmap = _BlockMap(path, 0) if compression == "bgzf" else None
         yield from _chunk_pieces(((d, None) for _, d in r.pieces()),
-                                 line=1 if count_lines else None, uoffset=0, vmap=vmap)
+                                 line=1, uoffset=0, vmap=vmap, count=count_lines)
 
 
 # -- virtual-offset ranges -----------------------------------------------------------------
@@ -472,7 +475,7 @@ def _voffset_chunks(path, ranges, threads, read_size, group_size, counters):
 # -- public API ----------------------------------------------------------------------------
 
 def iter_fragment_chunks(spec, threads: int | None = None, *, read_size: int = READ_SIZE,
-                         group_size: int = GROUP_SIZE, count_lines: bool = True,
+                         group_size: int = GROUP_SIZE, count_lines: bool = False,
                          counters: dict | None = None) -> Iterator[TextChunk]:
     """Iterate over whole-line :class:`TextChunk` objects of a text fragment.
 
@@ -487,8 +490,10 @@ def iter_fragment_chunks(spec, threads: int | None = None, *, read_size: int = R
     read_size, group_size : int
         Compressed bytes per read call, and the approximate size of a chunk.
     count_lines : bool
-        Fill :attr:`TextChunk.line` for fragments that start at the beginning
-        of the file (costs a newline count, ~0.3 ms per MB).
+        Give every chunk of a fragment that starts at the beginning of the file
+        its :attr:`TextChunk.line` (a newline count on this thread, ~0.3 ms per
+        MB).  Off by default: only the first chunk gets ``line=1``, and parsers
+        that count their lines anyway carry the number on.
     counters : dict, optional
         Receives ``"blocks_inflated"`` for ``voffset_ranges`` reads.
 
