@@ -5,92 +5,82 @@
 # object (see vcf.pyx `Owned`) that frees it in __dealloc__, so Arrow buffers
 # made over it stay valid (STYLE principle 4).  Every append reserves first and
 # reports allocation failure with -1; kernels turn that into a status code.
-from libc.stdlib cimport malloc, realloc, free
-from libc.string cimport memcpy
+#
+# The appends are written in C and forced inline: they run once per value in
+# the hot loops, where a function call costs more than the append itself.  Only
+# the growth path (realloc) is an out-of-line call.
 from libc.stdint cimport uint8_t, int16_t, int32_t, int64_t
 
+cdef extern from *:
+    """
+    #include <stdlib.h>
+    #include <string.h>
+    #include <stdint.h>
+    #ifndef GF_BUFFERS_H
+    #define GF_BUFFERS_H
+    #if defined(__GNUC__)
+    #define GF_INLINE static inline __attribute__((always_inline))
+    #define GF_NOINLINE static __attribute__((noinline))
+    #else
+    #define GF_INLINE static inline
+    #define GF_NOINLINE static
+    #endif
+    typedef struct { char *data; Py_ssize_t len; Py_ssize_t cap; } gf_buf;
 
-cdef struct Buf:
-    char* data
-    Py_ssize_t len   # bytes used
-    Py_ssize_t cap   # bytes allocated
+    GF_NOINLINE int gf_buf_grow(gf_buf *b, Py_ssize_t extra) {
+        Py_ssize_t need = b->len + extra, cap = b->cap ? b->cap * 2 : 256;
+        char *p;
+        while (cap < need) cap *= 2;
+        p = (char *)realloc(b->data, (size_t)cap);
+        if (p == NULL) return -1;
+        b->data = p;
+        b->cap = cap;
+        return 0;
+    }
+    GF_INLINE int gf_buf_reserve(gf_buf *b, Py_ssize_t extra) {
+        return (b->len + extra <= b->cap) ? 0 : gf_buf_grow(b, extra);
+    }
+    GF_INLINE void gf_buf_free(gf_buf *b) {
+        free(b->data);
+        b->data = NULL;
+        b->len = 0;
+        b->cap = 0;
+    }
+    GF_INLINE int gf_buf_bytes(gf_buf *b, const char *src, Py_ssize_t n) {
+        char *d;
+        Py_ssize_t i;
+        if (b->len + n > b->cap && gf_buf_grow(b, n)) return -1;
+        d = b->data + b->len;
+        if (n <= 16) { for (i = 0; i < n; i++) d[i] = src[i]; }
+        else memcpy(d, src, (size_t)n);
+        b->len += n;
+        return 0;
+    }
+    #define GF_BUF_PUT(name, type)                                              \\
+        GF_INLINE int name(gf_buf *b, type v) {                                 \\
+            if (b->len + (Py_ssize_t)sizeof(type) > b->cap                      \\
+                    && gf_buf_grow(b, (Py_ssize_t)sizeof(type))) return -1;     \\
+            memcpy(b->data + b->len, &v, sizeof(type));                         \\
+            b->len += (Py_ssize_t)sizeof(type);                                 \\
+            return 0;                                                           \\
+        }
+    GF_BUF_PUT(gf_buf_u8, uint8_t)
+    GF_BUF_PUT(gf_buf_i16, int16_t)
+    GF_BUF_PUT(gf_buf_i32, int32_t)
+    GF_BUF_PUT(gf_buf_i64, int64_t)
+    GF_BUF_PUT(gf_buf_f32, float)
+    #endif
+    """
+    ctypedef struct Buf "gf_buf":
+        char* data
+        Py_ssize_t len     # bytes used
+        Py_ssize_t cap     # bytes allocated
 
-
-cdef inline int buf_reserve(Buf* b, Py_ssize_t extra) noexcept nogil:
-    """Make room for ``extra`` more bytes; 0 on success, -1 when out of memory."""
-    cdef Py_ssize_t need = b.len + extra
-    cdef Py_ssize_t cap
-    cdef char* p
-    if need <= b.cap:
-        return 0
-    cap = b.cap * 2 if b.cap else 256
-    while cap < need:
-        cap *= 2
-    p = <char*>realloc(b.data, cap)
-    if p == NULL:
-        return -1
-    b.data = p
-    b.cap = cap
-    return 0
-
-
-cdef inline void buf_free(Buf* b) noexcept nogil:
-    free(b.data)
-    b.data = NULL
-    b.len = 0
-    b.cap = 0
-
-
-cdef inline int buf_bytes(Buf* b, const char* src, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef char* d
-    if b.len + n > b.cap and buf_reserve(b, n):
-        return -1
-    d = b.data + b.len
-    if n <= 16:   # short strings: a loop beats a memcpy call
-        for i in range(n):
-            d[i] = src[i]
-    else:
-        memcpy(d, src, n)
-    b.len += n
-    return 0
-
-
-cdef inline int buf_u8(Buf* b, uint8_t v) noexcept nogil:
-    if b.len >= b.cap and buf_reserve(b, 1):
-        return -1
-    b.data[b.len] = <char>v
-    b.len += 1
-    return 0
-
-
-cdef inline int buf_i16(Buf* b, int16_t v) noexcept nogil:
-    if b.len + 2 > b.cap and buf_reserve(b, 2):
-        return -1
-    (<int16_t*>(b.data + b.len))[0] = v
-    b.len += 2
-    return 0
-
-
-cdef inline int buf_i32(Buf* b, int32_t v) noexcept nogil:
-    if b.len + 4 > b.cap and buf_reserve(b, 4):
-        return -1
-    (<int32_t*>(b.data + b.len))[0] = v
-    b.len += 4
-    return 0
-
-
-cdef inline int buf_i64(Buf* b, int64_t v) noexcept nogil:
-    if b.len + 8 > b.cap and buf_reserve(b, 8):
-        return -1
-    (<int64_t*>(b.data + b.len))[0] = v
-    b.len += 8
-    return 0
-
-
-cdef inline int buf_f32(Buf* b, float v) noexcept nogil:
-    if b.len + 4 > b.cap and buf_reserve(b, 4):
-        return -1
-    (<float*>(b.data + b.len))[0] = v
-    b.len += 4
-    return 0
+    int buf_reserve "gf_buf_reserve"(Buf* b, Py_ssize_t extra) noexcept nogil
+    void buf_free "gf_buf_free"(Buf* b) noexcept nogil
+    int buf_bytes "gf_buf_bytes"(Buf* b, const char* src, Py_ssize_t n) noexcept nogil
+    int buf_u8 "gf_buf_u8"(Buf* b, uint8_t v) noexcept nogil
+    int buf_i16 "gf_buf_i16"(Buf* b, int16_t v) noexcept nogil
+    int buf_i32 "gf_buf_i32"(Buf* b, int32_t v) noexcept nogil
+    int buf_i64 "gf_buf_i64"(Buf* b, int64_t v) noexcept nogil
+    int buf_f32 "gf_buf_f32"(Buf* b, float v) noexcept nogil

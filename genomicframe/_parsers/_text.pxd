@@ -17,6 +17,48 @@ cdef extern from *:
     """
     const double GF_POW10[23]
 
+# Byte search in short fields: eight bytes at a time (SWAR), which beats both a
+# byte loop and a memchr call for the 2-100 byte fields of text formats.
+cdef extern from *:
+    """
+    #include <string.h>
+    #include <stdint.h>
+    #ifndef GF_TEXT_FIND_H
+    #define GF_TEXT_FIND_H
+    #define GF_ONES 0x0101010101010101ULL
+    #define GF_HIGHS 0x8080808080808080ULL
+    static inline __attribute__((always_inline))
+    const char *gf_find(const char *p, const char *e, char ch) {
+        uint64_t pat = GF_ONES * (unsigned char)ch, v, t;
+        while (e - p >= 8) {
+            memcpy(&v, p, 8);
+            v ^= pat;
+            t = (v - GF_ONES) & ~v & GF_HIGHS;
+            if (t) return p + (__builtin_ctzll(t) >> 3);
+            p += 8;
+        }
+        while (p < e && *p != ch) p++;
+        return p;
+    }
+    static inline __attribute__((always_inline))
+    const char *gf_find2(const char *p, const char *e, char a, char b) {
+        uint64_t pa = GF_ONES * (unsigned char)a, pb = GF_ONES * (unsigned char)b, v, x, y, t;
+        while (e - p >= 8) {
+            memcpy(&v, p, 8);
+            x = v ^ pa;
+            y = v ^ pb;
+            t = ((x - GF_ONES) & ~x & GF_HIGHS) | ((y - GF_ONES) & ~y & GF_HIGHS);
+            if (t) return p + (__builtin_ctzll(t) >> 3);
+            p += 8;
+        }
+        while (p < e && *p != a && *p != b) p++;
+        return p;
+    }
+    #endif
+    """
+    const char* find "gf_find"(const char* p, const char* e, char ch) noexcept nogil
+    const char* find2 "gf_find2"(const char* p, const char* e, char a, char b) noexcept nogil
+
 # parse results
 cdef enum:
     NUM_OK = 0

@@ -23,7 +23,7 @@ from cpython.buffer cimport PyBUF_WRITABLE
 from genomicframe._parsers._buffers cimport (
     Buf, buf_reserve, buf_free, buf_bytes, buf_u8, buf_i16, buf_i32, buf_i64, buf_f32)
 from genomicframe._parsers._text cimport (
-    parse_i64, parse_f64, parse_f32, fast_f64, NUM_OK, NUM_OVERFLOW)
+    find as swar_find, parse_i64, parse_f64, parse_f32, fast_f64, NUM_OK, NUM_OVERFLOW)
 
 # -- public constants (mirrored by name in genomicframe/formats/vcf.py) ------------------------
 # fixed columns (bit mask)
@@ -406,8 +406,8 @@ cdef class Parsed:
 # -- kernels ---------------------------------------------------------------------------------
 
 cdef inline const char* find(const char* p, const char* e, char ch) noexcept nogil:
-    """First ``ch`` in [p, e), or e: a loop over the first bytes (most fields are short and a
-    memchr call costs more), then memchr."""
+    """First ``ch`` in [p, e), or e: a loop over the first bytes (most values are short and
+    a memchr call costs more), then memchr."""
     cdef const char* stop = p + 16 if e - p > 16 else e
     cdef const char* q
     while p < stop:
@@ -439,7 +439,7 @@ cdef inline int push_str(Buf* off, Buf* data, const char* s, const char* e) noex
     return buf_i32(off, <int32_t>data.len)
 
 
-cdef int push_list(Buf* loff, Buf* soff, Buf* data, int64_t* n, const char* s, const char* e,
+cdef inline int push_list(Buf* loff, Buf* soff, Buf* data, int64_t* n, const char* s, const char* e,
                    char sep) noexcept nogil:
     """Split [s, e) on ``sep`` into a list of strings; '.' alone is the empty list.
 
@@ -518,7 +518,7 @@ cdef inline int close_list(Col* c, uint8_t valid) noexcept nogil:
 
 
 cdef inline const char* delim(const char* s, const char* e, char stop) noexcept nogil:
-    """First ',' or ``stop`` in [s, e), or e."""
+    """First ',' or ``stop`` in [s, e), or e (values are short: a byte loop)."""
     while s < e and s[0] != 44 and s[0] != stop:
         s += 1
     return s
@@ -579,7 +579,7 @@ cdef inline int float_item(Col* c, const char** ps, const char* e, char stop) no
     return leaf(c, s, q)
 
 
-cdef int value_to(Col* c, const char* s, const char* e, char stop, const char** endp) noexcept nogil:
+cdef inline int value_to(Col* c, const char* s, const char* e, char stop, const char** endp) noexcept nogil:
     """One INFO value or FORMAT sample value starting at ``s``, ending at ``stop`` or ``e``.
 
     A scalar, or a ','-separated list; ``*endp`` is set to where it ended.
@@ -915,7 +915,7 @@ cdef int parse_line(Parsed r, const char* p, const char* le) noexcept nogil:
     # split the eight fixed columns (and FORMAT)
     nf = 0
     while nf < 9:
-        t = find(q, le, 9)
+        t = swar_find(q, le, 9)
         fs[nf] = q
         fe[nf] = t
         nf += 1
