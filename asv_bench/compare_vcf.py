@@ -135,8 +135,8 @@ def _sites_processes(ctx: Context, gz: str, usize: int) -> list[Row]:
             peers_min[key] = [py, "-c", snip_min, gz]
     if bgzip:
         peers_all["bgzip"] = [bgzip, "-d", f"-@{THREADS}", "-c", gz]
-    for task, cmds in ((f"sites -> Arrow, whole process, all columns", peers_all),
-                       (f"sites -> Arrow, whole process, chrom/pos/ref/alt/qual", peers_min)):
+    for task, cmds in (("sites -> Arrow, whole process, all columns", peers_all),
+                       ("sites -> Arrow, whole process, chrom/pos/ref/alt/qual", peers_min)):
         ctx.log(f"{task}: {', '.join(cmds)} x {ctx.repeat}")
         m = ctx.measure_processes(cmds)
         for k in cmds:
@@ -260,7 +260,8 @@ def _tabix_query(ctx: Context, gz: str) -> list[Row]:
     procs["gf"] = [sys.executable, "-c",
                    "import sys, genomicframe as gf, pyarrow.compute as pc\n"
                    "c, s, e = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])\n"
-                   "f = (pc.field('chrom') == c) & (pc.field('start') < e) & (pc.field('end') > s)\n"
+                   "f = ((pc.field('chrom') == c) & (pc.field('start') < e)\n"
+                   "     & (pc.field('end') > s))\n"
                    "print(gf.dataset(sys.argv[1]).to_table(filter=f).num_rows)\n",
                    gz, chrom, str(start), str(end)]
     mp = ctx.measure_processes(procs)

@@ -22,6 +22,7 @@ from genomicframe.formats.text import (iter_fragment_chunks, merge_voffset_range
 
 from conftest import make_text
 
+FIXTURE_OK = [HealthCheck.function_scoped_fixture]  # module-scoped files, reused by every example
 HEADER = b"".join(b"##meta=%d%s\n" % (i, b"x" * (i * 37 % 300)) for i in range(400)) + \
     b"#CHROM\tPOS\n"
 
@@ -116,7 +117,7 @@ def _bgzf_cut_points(path, k, rnd):
     return sorted(rnd.sample(starts[1:], min(k, len(starts) - 1)))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=FIXTURE_OK)
 @given(seed=st.integers(0, 2**32 - 1), k=st.integers(0, 12),
        kind=st.sampled_from(["bgzf_small", "bgzf_tiny"]))
 def test_any_block_split_partitions_lines(files, seed, k, kind):
@@ -132,7 +133,7 @@ def test_any_block_split_partitions_lines(files, seed, k, kind):
         assert p == b"" or p.endswith(b"\n")
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=FIXTURE_OK)
 @given(cuts=st.lists(st.integers(1, 10**6), max_size=15))
 def test_any_byte_split_partitions_plain_lines(files, cuts):
     body = BODY
@@ -196,7 +197,7 @@ def test_merge_voffset_ranges():
     assert merge_voffset_ranges([(5, 9), (1, 3), (3, 4), (8, 12), (20, 20)]) == [(1, 4), (5, 12)]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=FIXTURE_OK)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 8),
        kind=st.sampled_from(["bgzf_small", "bgzf_tiny", "bgzf_big"]))
 def test_voffset_ranges_give_exact_lines(files, seed, n, kind):

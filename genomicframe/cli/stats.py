@@ -1,4 +1,4 @@
-"""``genomicframe stats``: one-pass summary of a VCF (``bcftools stats`` SN/TSTV numbers and more)."""
+"""``genomicframe stats``: one-pass VCF summary (``bcftools stats`` SN/TSTV numbers, and more)."""
 from __future__ import annotations
 
 import argparse

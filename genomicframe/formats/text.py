@@ -45,7 +45,7 @@ import os
 from typing import Iterator, NamedTuple
 
 from ..bgzf.reader import GROUP_SIZE, READ_SIZE, Reader, detect_compression
-from ..errors import CorruptBlockError, NotBgzfError, TruncatedFileError
+from ..errors import CorruptBlockError, NotBgzfError
 
 __all__ = ["TextChunk", "HeaderLines", "iter_fragment_chunks", "split_byte_ranges",
            "read_header_lines", "merge_voffset_ranges"]

@@ -176,7 +176,8 @@ def _classify_rest(kind, rest, rd, ro, lr, ad, ao, la) -> None:
     k = 0
     while len(active):
         ii = i[active]
-        eq = _upper(_at(rd, ro, lr, ii, lr[ii] - 1 - k)) == _upper(_at(ad, ao, la, ii, la[ii] - 1 - k))
+        eq = (_upper(_at(rd, ro, lr, ii, lr[ii] - 1 - k))
+              == _upper(_at(ad, ao, la, ii, la[ii] - 1 - k)))
         s[active[eq]] += 1
         active = active[eq & (k + 1 < limit[active])]
         k += 1
