@@ -697,6 +697,41 @@ class _Deriver:
             return self.isin(node)
         return {}
 
+    def disjuncts(self, node: Node, negated: bool = False) -> list:
+        """The filter as an OR of constraint sets (a DNF), for index regions.
+
+        :meth:`derive` merges an ``or`` into one hull (a range from the lowest
+        to the highest bound); here each side stays separate, so ``region(a) |
+        region(b)`` reads two regions, not everything between them.  Past
+        :data:`MAX_DISJUNCTS` the hull is used.
+        """
+        if node.kind != "call":
+            return [{}]
+        name, args = node.name, node.args
+        conj = name in ("and_kleene", "and") and len(args) == 2
+        disj = name in ("or_kleene", "or") and len(args) == 2
+        if conj or disj:
+            a, b = (self.disjuncts(x, negated) for x in args)
+            if conj != negated:  # an AND (or a negated OR): every pair
+                if len(a) * len(b) > MAX_DISJUNCTS:
+                    return [self.derive(node, negated)]
+                return [_and(x, y) for x in a for y in b]
+            if len(a) + len(b) > MAX_DISJUNCTS:
+                return [self.derive(node, negated)]
+            return a + b
+        if name == "invert" and len(args) == 1:
+            return self.disjuncts(args[0], not negated)
+        if name == "if_else" and len(args) == 3:
+            cond, a, b = args
+            ca, aa = self.disjuncts(cond), self.disjuncts(a, negated)
+            if len(ca) * len(aa) > MAX_DISJUNCTS:
+                return [self.derive(node, negated)]
+            then = [_and(x, y) for x in ca for y in aa]
+            if b.kind == "literal" and (not b.value.is_valid or (b.value.as_py() is negated)):
+                return then
+            return then + self.disjuncts(b, negated)
+        return [self.derive(node, negated)]
+
     def not_null(self, arg: Node) -> dict:
         if self.column_type(arg) is None:
             return {}
@@ -794,6 +829,8 @@ def _range(op: str, v, typ) -> Range:
 #: (VCF ``pos`` is 1-based: ``pos == start + 1``); a format may declare its own
 #: as a ``position_offsets`` class attribute
 POSITION_OFFSETS = {"start": 0, "pos": 1}
+#: most OR branches kept apart for index regions (beyond, their hull is used)
+MAX_DISJUNCTS = 10_000
 
 
 @dataclass
@@ -820,9 +857,10 @@ class Plan:
     pushdown : Pushdown
         Row tests for the parser (only the format's ``pushdown_columns``).
     regions : list of (chrom, start, end) or None
-        0-based half-open regions every passing row overlaps (``end`` None: to
-        the end of the chromosome), sorted and merged; ``None`` when the filter
-        does not pin ``chrom`` to a finite set.
+        0-based half-open regions such that every passing row overlaps one
+        (``end`` None: to the end of the chromosome), sorted and merged; one
+        per ``or`` branch; ``None`` when the filter does not pin ``chrom`` to
+        a finite set.
     empty : bool
         The filter can be true for no row at all.
     terms : list of Term
@@ -887,6 +925,33 @@ def _regions(cons: dict, schema, offsets: dict) -> list | None:
     return [(c_, lo, hi) for c_ in sorted(chrom.isin)]
 
 
+def _region_union(disjuncts: list, schema, offsets: dict, floating) -> list | None:
+    """Regions of every satisfiable disjunct, merged per chromosome; None if one is unbounded."""
+    out: dict = {}
+    for d in disjuncts:
+        if any((c.isin is not None and not c.isin)
+               or (c.range is not None and c.range.empty and not floating(k))
+               for k, c in d.items()):
+            continue  # this branch can never be true
+        regions = _regions(d, schema, offsets)
+        if regions is None:
+            return None
+        for chrom, lo, hi in regions:
+            out.setdefault(chrom, []).append((lo, hi))
+    merged = []
+    for chrom in sorted(out):
+        spans = sorted(out[chrom], key=lambda r: (r[0], math.inf if r[1] is None else r[1]))
+        cur_lo, cur_hi = spans[0]
+        for lo, hi in spans[1:]:
+            if cur_hi is None or lo <= cur_hi:  # overlapping or touching: one region
+                cur_hi = None if hi is None or cur_hi is None else max(cur_hi, hi)
+            else:
+                merged.append((chrom, cur_lo, cur_hi))
+                cur_lo, cur_hi = lo, hi
+        merged.append((chrom, cur_lo, cur_hi))
+    return merged
+
+
 def plan(filter, schema, pushdown_columns=frozenset(), position_offsets=None) -> Plan:
     """Split a filter into index regions, parser :class:`Pushdown` and residual terms.
 
@@ -931,7 +996,7 @@ def _plan(filter, tree: _Tree, schema, pushdown_columns, offsets: dict) -> Plan:
               and not (c.range.empty and floating(k))}
     not_null = frozenset(k for k, c in cons.items() if c.not_null and k in pushable)
     pd = Pushdown(isin, ranges, not_null)
-    regions = _regions(cons, schema, offsets)
+    regions = _region_union(deriver.disjuncts(tree.root), schema, offsets, floating)
     located = {"chrom", "end", *offsets}
     terms = []
     for node in _conjuncts(tree.root):

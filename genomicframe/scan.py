@@ -354,11 +354,14 @@ def _explain(plan: LazyScan) -> str:
     if full is not None and not p.empty:
         if p.regions is None:
             lines.append("index:    not used (the filter does not pin chrom)")
-        elif indexed:
-            lines.append(f"index:    {', '.join(_region(r) for r in p.regions)}")
         else:
-            regions = ", ".join(_region(r) for r in p.regions)
-            lines.append(f"index:    none beside the file; {regions} read by a full scan")
+            shown = ", ".join(_region(r) for r in p.regions[:5])
+            if len(p.regions) > 5:
+                shown += f" and {len(p.regions) - 5} more regions"
+            if indexed:
+                lines.append(f"index:    {shown}")
+            else:
+                lines.append(f"index:    none beside the file; {shown} read by a full scan")
         pd = _show_pushdown(p.pushdown)
         lines.append(f"parser:   {'; '.join(pd) if pd else '(nothing)'}")
         for t in p.terms:

@@ -195,6 +195,16 @@ def test_empty_filter_reads_nothing(ds):
 
 
 # -- index pruning and fragments -------------------------------------------------------------------
+def test_or_of_regions_reads_each_region(ds, oracle):
+    flt = gf.region("chr1:100-200") | gf.region("chr1:3000-3100") | gf.region("chrX:50-60")
+    frags = list(ds.get_fragments(filter=flt))
+    assert [x.spec.region for x in frags] == [("chr1", 99, 200), ("chr1", 2999, 3100),
+                                              ("chrX", 49, 60)]
+    assert ds.to_table(filter=flt).equals(oracle.filter(flt))
+    assert "index:    chr1:[99, 200), chr1:[2999, 3100), chrX:[49, 60)" in \
+        gf.scan(ds).filter(flt).explain()
+
+
 def test_index_regions_prune_fragments(ds, oracle):
     flt = (f("chrom") == "chr2") & (f("pos") >= 100) & (f("pos") <= 400)
     frags = list(ds.get_fragments(filter=flt))
@@ -385,10 +395,14 @@ def index_planning(monkeypatch):
     from genomicframe.formats.vcf import VcfFormat
     from genomicframe.index.plan import index_fragments
 
+    asked = []
+
     def make_fragments(self, path, *, regions=None, target_size=64 << 20, options=()):
+        asked.append(regions)
         return index_fragments(path, regions, options, format="vcf", target_size=8 << 10)
 
     monkeypatch.setattr(VcfFormat, "make_fragments", make_fragments)
+    return asked
 
 
 @pytest.mark.parametrize("text", [
@@ -405,6 +419,15 @@ def test_tabix_regions_are_exact(indexed_vcf, index_planning, text):
     full = ds.to_table()
     assert ds.to_table(filter=expr).equals(full.filter(expr))
     assert ds.count_rows(filter=expr) == full.filter(expr).num_rows
+
+
+def test_tabix_two_regions_are_asked_separately(indexed_vcf, index_planning):
+    ds = gf.dataset(indexed_vcf)
+    two = gf.region("chr2:20,000-21,000") | gf.region("chr2:280,000-281,000")
+    got = ds.to_table(filter=two)
+    assert index_planning[-1] == [("chr2", 19999, 21000), ("chr2", 279999, 281000)]
+    full = ds.to_table()
+    assert got.equals(full.filter(two)) and got.num_rows > 0
 
 
 def test_tabix_reads_only_the_region(indexed_vcf, index_planning):

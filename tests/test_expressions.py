@@ -108,6 +108,22 @@ def test_plan_splits_terms():
     assert where[af] == (False, False)
 
 
+def test_or_of_regions_stays_separate():
+    from genomicframe.expressions import region
+
+    e = (region("chr1:100-200") | region("chr1:150-300") | region("chr1:1000-2000")
+         | region("chr2:5-6"))
+    p = plan(e, SCHEMA, PUSH)
+    # overlapping regions merge, distant ones stay apart (the hull would read 99..2000)
+    assert p.regions == [("chr1", 99, 300), ("chr1", 999, 2000), ("chr2", 4, 6)]
+    # an always-false branch adds nothing; an unbounded branch needs the whole file
+    e = parse("(chrom == 'a' and pos < 10) or (chrom == 'b' and pos > 100 and pos < 50)", SCHEMA)
+    assert plan(e, SCHEMA, PUSH).regions == [("a", 0, 9)]
+    assert plan(parse("chrom == 'a' or pos < 10", SCHEMA), SCHEMA, PUSH).regions is None
+    e = parse("chrom == 'a' and (pos < 10 or pos > 100)", SCHEMA)
+    assert plan(e, SCHEMA, PUSH).regions == [("a", 0, 9), ("a", 99, None)]
+
+
 def test_plan_position_offsets():
     expr = parse("chrom == 'c' and pos >= 100 and pos <= 200", SCHEMA)
     assert plan(expr, SCHEMA, PUSH).regions == [("c", 98, 200)]  # pos is 1-based by default
