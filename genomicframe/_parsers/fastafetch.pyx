@@ -537,3 +537,26 @@ def gather(list bufs, const int64_t[::1] buf_of, const int64_t[::1] starts,
             pos += lens[i]
     off[m] = pos
     return out, offsets
+
+
+def place(const int64_t[::1] order, list bounds, const int64_t[::1] want):
+    """Where each request's bases sit in the task buffers -> ``(buf_of, starts)``.
+
+    Task ``k`` holds requests ``order[p0:p1]`` (``bounds[k] = (p0, p1)``) back to
+    back, ``want[i]`` bytes reserved for request ``i``.
+    """
+    cdef Py_ssize_t m = order.shape[0], k, p, p0, p1
+    cdef int64_t pos, i
+    buf_of = array("q", bytes(8 * m))
+    starts = array("q", bytes(8 * m))
+    cdef int64_t[::1] bo = buf_of
+    cdef int64_t[::1] st = starts
+    for k in range(len(bounds)):
+        p0, p1 = bounds[k]
+        pos = 0
+        for p in range(p0, p1):
+            i = order[p]
+            bo[i] = k
+            st[i] = pos
+            pos += want[i]
+    return buf_of, starts

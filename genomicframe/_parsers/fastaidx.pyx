@@ -394,7 +394,8 @@ cdef class FaiScanner:
         return self.s.err if rc < 0 else ST_OK
 
     @property
-    def n_pending(self):
+    def n_records(self):
+        """Records finished so far (header-only ones included)."""
         return self.s.n_rows
 
     @property
@@ -460,23 +461,6 @@ cdef class FaiScanner:
 # -- name hashing --------------------------------------------------------------------------
 cdef inline uint64_t _hash(const uint8_t* p, Py_ssize_t n) noexcept nogil:
     return name_hash(p, n)
-
-
-def hash_blob(const uint8_t[::1] blob, const int64_t[::1] starts, const int64_t[::1] ends,
-              uint64_t[::1] out):
-    """``out[i]`` = hash of ``blob[starts[i]:ends[i]]``."""
-    cdef Py_ssize_t i, n = starts.shape[0]
-    cdef const uint8_t* p = &blob[0] if blob.shape[0] else NULL
-    if ends.shape[0] != n or out.shape[0] != n:
-        raise ValueError("starts, ends and out differ in length")
-    with nogil:
-        for i in range(n):
-            out[i] = _hash(p + starts[i], ends[i] - starts[i])
-
-
-def hash_bytes(bytes name):
-    """Hash of one name (same function as :func:`hash_blob`)."""
-    return _hash(<const uint8_t*>PyBytes_AS_STRING(name), len(name))
 
 
 # -- text output ---------------------------------------------------------------------------
@@ -717,36 +701,6 @@ def starts_of(const int64_t[::1] ends, int64_t first=0):
     return out
 
 
-def concat_ends(list chunks, list shifts):
-    """Concatenate int64 name-end arrays (bytes), adding ``shifts[i]`` to chunk ``i``.
-
-    Returns ``(starts, ends)`` as ``array('q')``: names are contiguous, so each
-    name starts where the previous one ends.
-    """
-    from array import array
-    cdef Py_ssize_t total = 0, i, k, m, pos = 0
-    cdef int64_t sh
-    cdef const int64_t[::1] src
-    for c in chunks:
-        total += len(c) // 8
-    ends = array("q", bytes(8 * total))
-    starts = array("q", bytes(8 * total))
-    cdef int64_t[::1] e = ends
-    cdef int64_t[::1] s = starts
-    for i in range(len(chunks)):
-        m = len(chunks[i]) // 8
-        if m == 0:
-            continue
-        src = memoryview(chunks[i]).cast("B").cast("q")
-        sh = shifts[i]
-        for k in range(m):
-            e[pos + k] = src[k] + sh
-        pos += m
-    for k in range(total):
-        s[k] = e[k - 1] if k else 0
-    return starts, ends
-
-
 def valid_mask(const int64_t[:, ::1] rows):
     """``bytearray`` with 1 for records that have a sequence line (they go in the .fai)."""
     cdef Py_ssize_t i, n = rows.shape[0]
@@ -755,8 +709,3 @@ def valid_mask(const int64_t[:, ::1] rows):
     for i in range(n):
         o[i] = 0 if rows[i, F_FLAGS] & FLAG_NO_SEQ_ else 1
     return out
-
-
-def rows_view(bytes rows):
-    """The scanner's row bytes as a 2-D int64 memoryview (records x NCOL)."""
-    return memoryview(rows).cast("q", [len(rows) // (8 * NCOL_), NCOL_])

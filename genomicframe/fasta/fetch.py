@@ -166,7 +166,7 @@ def retrieve(fd, path, view, bgzf: bool, ubeg: array, uend: array, want: array, 
     every byte with ``raw``.  ``data`` is a buffer of the whole uncompressed file
     (a mapped plain FASTA); BGZF files are read through ``fd``.
     """
-    from .._parsers.fastafetch import argsort_int64, extract
+    from .._parsers.fastafetch import argsort_int64, extract, place
 
     m = len(ubeg)
     got = array("q", bytes(8 * m))
@@ -208,15 +208,7 @@ def retrieve(fd, path, view, bgzf: bool, ubeg: array, uend: array, want: array, 
                 for f in pending:
                     f.cancel()
         bounds = [(t[2], t[3]) for t in tasks]
-    buf_of = array("q", bytes(8 * m))
-    starts = array("q", bytes(8 * m))
-    for k, (p0, p1) in enumerate(bounds):
-        pos = 0
-        for p in range(p0, p1):
-            i = order[p]
-            buf_of[i] = k
-            starts[i] = pos
-            pos += want[i]
+    buf_of, starts = place(order, bounds, want)
     if not bufs:
         bufs = [b""]
     return bufs, buf_of, starts, got

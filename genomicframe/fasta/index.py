@@ -80,7 +80,7 @@ def _raise_scan(code: int, scanner, path) -> None:
     if code == ST_DIFF_LEN:
         raise FastaFormatError(
             f"irregular line wrapping in record '{name}': line {line} is longer than the "
-            f"record's first sequence line ({scanner.line_len - 1} bytes + newline); every "
+            f"record's first sequence line ({scanner.line_len} bytes with its line end); every "
             "sequence line but the last must have the same length for a .fai index "
             "(samtools refuses this file too): rewrap it, e.g. `seqkit seq -w 60`",
             path=path, line=line)
@@ -152,13 +152,13 @@ def _scan(path, threads, on_chunk):
                 usizes.append(len(data))
             u += len(data)
             k += 1
-            if k % _TAKE_EVERY == 0 and scanner.n_pending > done:
-                on_chunk(scanner, done, scanner.n_pending)
-                done = scanner.n_pending
+            if k % _TAKE_EVERY == 0 and scanner.n_records > done:
+                on_chunk(scanner, done, scanner.n_records)
+                done = scanner.n_records
     code = scanner.finish(u)
     if code:
         _raise_scan(code, scanner, path)
-    on_chunk(scanner, done, scanner.n_pending)
+    on_chunk(scanner, done, scanner.n_records)
     return scanner, compression, coffs, usizes, u
 
 
