@@ -286,3 +286,34 @@ def test_index_fragments_without_index_or_regions(indexed, tmp_path):
     assert read_fragments(frags) == [x for x in body.splitlines() if not x.startswith(b"#")]
     whole = index_fragments(indexed["tbi"], None, target_size=10**9)
     assert len(whole) == 1 and whole[0].byte_range[0] == 0
+
+
+def _vcf_format():
+    try:
+        from genomicframe.formats import get
+
+        return get("vcf")
+    except (ImportError, ValueError):
+        return None
+
+
+def test_vcf_format_reads_planned_fragments(indexed):
+    """Through the VCF reader: block-split fragments equal one whole read; region
+    fragments hold every record pysam fetches."""
+    fmt = _vcf_format()
+    if fmt is None:
+        pytest.skip("the VCF format is not available")
+    import pyarrow as pa
+
+    path = indexed["tbi"]
+    cols = ["chrom", "pos", "id", "ref", "alt", "end"]
+    whole = pa.Table.from_batches(list(fmt.read_batches(
+        fmt.make_fragments(path, target_size=10**9)[0], columns=cols)))
+    frags = fmt.make_fragments(path, target_size=5_000)
+    assert len(frags) > 5 and all(f.byte_range for f in frags)
+    parts = [b for f in frags for b in fmt.read_batches(f, columns=cols)]
+    assert pa.Table.from_batches(parts, schema=whole.schema).equals(whole)
+    region = ("chr3", 10_000_000, 12_000_000)
+    got = {r for f in fmt.make_fragments(path, regions=[region])
+           for b in fmt.read_batches(f, columns=["id"]) for r in b.column("id").to_pylist()}
+    assert oracle(path, *region) <= got
