@@ -484,39 +484,45 @@ class _Tree:
         return col[0]
 
     def _node(self) -> Node:
-        start = self.i
-        key, val = self.pairs[self.i]
-        self.i += 1
-        if key == "literal":
-            return Node("literal", value=self._literal(val), span=(start, self.i))
-        if key == "field_ref":
-            return Node("field", path=(val,), span=(start, self.i))
-        if key == "nested_field_ref":
-            path = []
-            for _ in range(int(val)):
-                k, v = self.pairs[self.i]
-                if k != "field_ref":
-                    raise ValueError("unexpected nested field item")
-                path.append(v)
-                self.i += 1
-            return Node("field", path=tuple(path), span=(start, self.i))
-        if key == "call":
-            node = Node("call", name=val)
-            while True:
-                k, v = self.pairs[self.i]
-                if k == "end":
-                    if v != val:
-                        raise ValueError("unbalanced call in serialised expression")
+        """Parse the prefix-ordered items into a tree (iteratively: OR chains can be long)."""
+        stack: list = []  # open calls
+        root = None
+        while True:
+            start = self.i
+            key, val = self.pairs[self.i]
+            self.i += 1
+            done = None
+            if key == "literal":
+                done = Node("literal", value=self._literal(val), span=(start, self.i))
+            elif key == "field_ref":
+                done = Node("field", path=(val,), span=(start, self.i))
+            elif key == "nested_field_ref":
+                path = []
+                for _ in range(int(val)):
+                    k, v = self.pairs[self.i]
+                    if k != "field_ref":
+                        raise ValueError("unexpected nested field item")
+                    path.append(v)
                     self.i += 1
-                    break
-                if k == "options":
-                    node.options = self._literal(v).as_py()
-                    self.i += 1
-                    continue
-                node.args.append(self._node())
-            node.span = (start, self.i)
-            return node
-        raise ValueError(f"unknown serialised expression item {key!r}")
+                done = Node("field", path=tuple(path), span=(start, self.i))
+            elif key == "call":
+                stack.append(Node("call", name=val, span=(start, start)))
+                continue
+            elif key == "options" and stack:
+                stack[-1].options = self._literal(val).as_py()
+                continue
+            elif key == "end" and stack:
+                done = stack.pop()
+                if done.name != val:
+                    raise ValueError("unbalanced call in serialised expression")
+                done.span = (done.span[0], self.i)
+            else:
+                raise ValueError(f"unexpected serialised expression item {key!r}")
+            if stack:
+                stack[-1].args.append(done)
+            else:
+                root = done
+                return root
 
     def expression(self, node: Node):
         """The exact pyarrow Expression of a sub-tree."""
@@ -542,10 +548,29 @@ def _tree(expr):
 
 
 def _fields(node: Node, out: set) -> None:
-    if node.kind == "field":
-        out.add(node.path)
-    for a in node.args:
-        _fields(a, out)
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        if n.kind == "field":
+            out.add(n.path)
+        todo.extend(n.args)
+
+
+_AND = ("and_kleene", "and")
+_OR = ("or_kleene", "or")
+
+
+def _operands(node: Node, names: tuple) -> list:
+    """The operands of a chain of one associative call (``a and b and c`` -> [a, b, c])."""
+    out, todo = [], [node]
+    while todo:
+        n = todo.pop()
+        if n.kind == "call" and n.name in names and len(n.args) == 2:
+            todo.append(n.args[1])
+            todo.append(n.args[0])
+        else:
+            out.append(n)
+    return out
 
 
 def referenced_columns(expr, schema) -> list[str]:
@@ -672,12 +697,13 @@ class _Deriver:
         if node.kind != "call":
             return {}
         name = node.name
-        if name in ("and_kleene", "and") and len(node.args) == 2:
-            a, b = (self.derive(x, negated) for x in node.args)
-            return _or(a, b) if negated else _and(a, b)
-        if name in ("or_kleene", "or") and len(node.args) == 2:
-            a, b = (self.derive(x, negated) for x in node.args)
-            return _and(a, b) if negated else _or(a, b)
+        if name in _AND + _OR and len(node.args) == 2:
+            parts = [self.derive(x, negated) for x in _operands(node, _AND if name in _AND else _OR)]
+            combine = _and if (name in _AND) != negated else _or
+            out = parts[0]
+            for p in parts[1:]:
+                out = combine(out, p)
+            return out
         if name == "invert" and len(node.args) == 1:
             return self.derive(node.args[0], not negated)
         if name == "if_else" and len(node.args) == 3:
@@ -708,17 +734,21 @@ class _Deriver:
         if node.kind != "call":
             return [{}]
         name, args = node.name, node.args
-        conj = name in ("and_kleene", "and") and len(args) == 2
-        disj = name in ("or_kleene", "or") and len(args) == 2
+        conj = name in _AND and len(args) == 2
+        disj = name in _OR and len(args) == 2
         if conj or disj:
-            a, b = (self.disjuncts(x, negated) for x in args)
-            if conj != negated:  # an AND (or a negated OR): every pair
-                if len(a) * len(b) > MAX_DISJUNCTS:
-                    return [self.derive(node, negated)]
-                return [_and(x, y) for x in a for y in b]
-            if len(a) + len(b) > MAX_DISJUNCTS:
-                return [self.derive(node, negated)]
-            return a + b
+            parts = [self.disjuncts(x, negated) for x in _operands(node, _AND if conj else _OR)]
+            out = parts[0]
+            for p in parts[1:]:
+                if conj != negated:  # an AND (or a negated OR): every pair
+                    if len(out) * len(p) > MAX_DISJUNCTS:
+                        return [self.derive(node, negated)]
+                    out = [_and(x, y) for x in out for y in p]
+                else:
+                    if len(out) + len(p) > MAX_DISJUNCTS:
+                        return [self.derive(node, negated)]
+                    out = out + p
+            return out
         if name == "invert" and len(args) == 1:
             return self.disjuncts(args[0], not negated)
         if name == "if_else" and len(args) == 3:
@@ -879,9 +909,7 @@ class Plan:
 
 
 def _conjuncts(node: Node) -> list[Node]:
-    if node.kind == "call" and node.name in ("and_kleene", "and") and len(node.args) == 2:
-        return _conjuncts(node.args[0]) + _conjuncts(node.args[1])
-    return [node]
+    return _operands(node, _AND)
 
 
 def _regions(cons: dict, schema, offsets: dict) -> list | None:

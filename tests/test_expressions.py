@@ -124,6 +124,19 @@ def test_or_of_regions_stays_separate():
     assert plan(e, SCHEMA, PUSH).regions == [("a", 0, 9), ("a", 99, None)]
 
 
+def test_long_or_chains_are_understood():
+    """Thousands of OR'ed regions: the tree is read without deep recursion."""
+    import functools
+    import operator
+
+    from genomicframe.expressions import region
+
+    regs = [region("chr1", i * 1000, i * 1000 + 10) for i in range(1500)]
+    p = plan(functools.reduce(operator.or_, regs), SCHEMA, PUSH)
+    assert p.understood and len(p.regions) == 1500
+    assert p.regions[7] == ("chr1", 7000, 7010)
+
+
 def test_plan_position_offsets():
     expr = parse("chrom == 'c' and pos >= 100 and pos <= 200", SCHEMA)
     assert plan(expr, SCHEMA, PUSH).regions == [("c", 98, 200)]  # pos is 1-based by default
