@@ -317,3 +317,112 @@ def test_vcf_format_reads_planned_fragments(indexed):
     got = {r for f in fmt.make_fragments(path, regions=[region])
            for b in fmt.read_batches(f, columns=["id"]) for r in b.column("id").to_pylist()}
     assert oracle(path, *region) <= got
+
+
+# -- writing indexes ---------------------------------------------------------------------------
+
+def test_written_tbi_matches_htslib(indexed, tmp_path):
+    """Our .tbi holds htslib's names, counts and spans, and answers queries like htslib's.
+
+    (The bytes differ: htslib folds small bins into their parents and writes bins in
+    hash-table order.)"""
+    from genomicframe.index.build import write_index
+
+    p = tmp_path / "x.vcf.gz"
+    shutil.copy(indexed["tbi"], p)
+    out = write_index(p)
+    assert out == str(p) + ".tbi"
+    ours = read_index(out)
+    theirs = read_index(indexed["tbi"] + ".tbi")
+    assert ours.names == theirs.names and ours.preset == "vcf"
+    for a, b in zip(ours.refs, theirs.refs):
+        assert a.counts == b.counts and a.span == b.span
+    for chrom, start, end in random_regions(CONTIGS, 60, seed=21):
+        assert {r[3] for r in records_in_chunks(p, ours.query(chrom, start, end))
+                if r[1] < end and r[2] > start} == oracle(indexed["tbi"], chrom, start, end)
+
+
+@pytest.mark.parametrize("kind", ["tbi", "csi"])
+def test_htslib_reads_our_index(indexed, tmp_path, kind):
+    from genomicframe.index.build import write_index
+
+    src = indexed["csi_big"] if kind == "csi" else indexed["tbi"]
+    contigs = {**dict(list(CONTIGS.items())[:2]), **BIG} if kind == "csi" else CONTIGS
+    p = tmp_path / "y.vcf.gz"
+    shutil.copy(src, p)
+    idx = write_index(p, csi=kind == "csi", threads=2)
+    with pysam.VariantFile(str(p), index_filename=idx) as vf:
+        for chrom, start, end in random_regions(contigs, 60, seed=5):
+            got = {r.id for r in vf.fetch(chrom, start, end)} if chrom in vf.index else set()
+            assert got == oracle(src, chrom, start, end), (chrom, start, end)
+
+
+def test_bed_index(tmp_path):
+    from genomicframe.index.build import write_index
+
+    rnd = random.Random(8)
+    rows = ["track name=x", "browser position chr1:1-100", "# comment"]
+    truth = []
+    for c in ("chr1", "chr2", "chrX"):
+        starts = sorted(rnd.randrange(0, 5_000_000) for _ in range(800))
+        for i, s in enumerate(starts):
+            e = s + rnd.choice([1, 50, 2_000, 400_000])
+            rows.append(f"{c}\t{s}\t{e}\tf{c}{i}\t0\t+")
+            truth.append((c, s, e, f"f{c}{i}"))
+    p = tmp_path / "a.bed.gz"
+    with gf.bgzf.Writer(p, block_size=3000, threads=1) as w:
+        w.write(("\n".join(rows) + "\n").encode())
+    idx = write_index(p, preset="bed")
+    ours = read_index(idx)
+    assert ours.zero_based and ours.col_end == 3
+    with pysam.TabixFile(str(p), index=idx) as tf:
+        for chrom, start, end in random_regions({"chr1": 5_000_000, "chrX": 5_000_000}, 40, 3):
+            want = {n for c, s, e, n in truth if c == chrom and s < end and e > start}
+            got = {x.split("\t")[3] for x in tf.fetch(chrom, start, end)} \
+                if chrom in tf.contigs else set()
+            assert got == want
+            spec = FragmentSpec(str(p), "bed", "bgzf",
+                                voffset_ranges=tuple(ours.query(chrom, start, end)) or None)
+            mine = set()
+            if spec.voffset_ranges:
+                for c in iter_fragment_chunks(spec, threads=1):
+                    for x in bytes(c.data).decode().splitlines():
+                        f = x.split("\t")
+                        if f[0] == chrom and int(f[1]) < end and int(f[2]) > start:
+                            mine.add(f[3])
+            assert mine == want
+
+
+def test_write_index_errors(tmp_path):
+    from genomicframe.errors import FormatError, NotBgzfError
+    from genomicframe.index.build import write_index
+
+    head = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    bad = tmp_path / "unsorted.vcf.gz"
+    bad.write_bytes(gf.bgzf.compress((head + "1\t50\t.\tA\tG\t.\t.\t.\n"
+                                      "1\t40\t.\tA\tG\t.\t.\t.\n").encode()))
+    with pytest.raises(FormatError, match="not sorted") as exc:
+        write_index(bad)
+    assert exc.value.line == 4
+    split = tmp_path / "split.vcf.gz"
+    split.write_bytes(gf.bgzf.compress((head + "1\t5\t.\tA\tG\t.\t.\t.\n2\t1\t.\tA\tG\t.\t.\t.\n"
+                                        "1\t9\t.\tA\tG\t.\t.\t.\n").encode()))
+    with pytest.raises(FormatError, match="appears again"):
+        write_index(split)
+    short = tmp_path / "short.vcf.gz"
+    short.write_bytes(gf.bgzf.compress((head + "1\t5\t.\n").encode()))
+    with pytest.raises(FormatError, match="too few"):
+        write_index(short)
+    far = tmp_path / "far.vcf.gz"
+    far.write_bytes(gf.bgzf.compress((head + f"1\t{2**29 + 10}\t.\tA\tG\t.\t.\t.\n").encode()))
+    with pytest.raises(FormatError, match="CSI"):
+        write_index(far)
+    assert read_index(write_index(far, csi=True)).query("1", 2**29, 2**29 + 20)
+    plain = tmp_path / "plain.vcf.gz"
+    import gzip as _gzip
+
+    plain.write_bytes(_gzip.compress(head.encode()))
+    with pytest.raises(NotBgzfError):
+        write_index(plain)
+    with pytest.raises(ValueError, match="preset"):
+        write_index(far, preset="gff")

@@ -1,6 +1,7 @@
 """Indexes of position-sorted BGZF files: tabix (``.tbi``) and CSI (``.csi``).
 
-:func:`read_index` parses either kind; :meth:`TabixIndex.query` maps a region
+:func:`read_index` parses either kind and :func:`write_index` builds one for a
+sorted BGZF VCF or BED; :meth:`TabixIndex.query` maps a region
 (0-based, half-open) to BGZF virtual-offset chunks; :func:`find_index` locates
 the index beside a data file and refuses a stale one; :mod:`.plan` turns
 regions into :class:`~genomicframe.formats.base.FragmentSpec` values.
@@ -14,6 +15,7 @@ _WHERE = {
     "merge_chunks": "tabix",
     "reg2bins": "binning",
     "find_index": "plan", "index_fragments": "plan",
+    "write_index": "build",
 }
 
 __all__ = sorted(_WHERE)
