@@ -482,3 +482,42 @@ def test_records_match_a_plain_python_reading(generated):
         assert row["end"] == end
         assert row["info"]["DB"] == ("DB" in info)
         assert row["info"]["NS"] == int(info["NS"])
+
+
+def test_byte_range_fragments_partition_the_records(generated, threads):
+    """Fragments over BGZF block ranges (text.iter_fragment_chunks) give the whole table."""
+    text_mod = pytest.importorskip("genomicframe.formats.text")
+    want = _table(generated["tiny"])
+    ranges = text_mod.split_byte_ranges(generated["tiny"], 4000)
+    assert len(ranges) > 5
+    fmt = VcfFormat()
+    parts = []
+    for r in ranges:
+        frag = FragmentSpec(generated["tiny"], "vcf", "bgzf", byte_range=r)
+        parts.extend(fmt.read_batches(frag, threads=threads))
+    assert pa.Table.from_batches(parts, schema=want.schema).equals(want)
+
+
+def test_error_in_a_mid_file_fragment_names_the_offset(tmp_path):
+    text_mod = pytest.importorskip("genomicframe.formats.text")
+    lines = _generated(1500).split("\n")
+    lines[1400] = "\t".join(lines[1400].split("\t")[:7])
+    data = "\n".join(lines).encode()
+    path = _write(tmp_path, data, "bad.vcf.gz", mode="bgzf", block_size=1000)
+    errors = []
+    for r in text_mod.split_byte_ranges(path, 3000):
+        try:
+            list(VcfFormat().read_batches(FragmentSpec(path, "vcf", "bgzf", byte_range=r)))
+        except VcfFormatError as exc:
+            errors.append((r, exc))
+    assert len(errors) == 1
+    r, exc = errors[0]
+    assert r[0] > 0 and exc.line is None
+    u = data.index(("\n" + lines[1400] + "\n").encode()) + 1
+    assert f"uncompressed byte {u}," in str(exc)
+    table = gf.bgzf.scan_file(path)
+    v = int(table.virtual_offset(u))
+    assert f"virtual offset {v};" in str(exc) and exc.offset == v >> 16
+    with gf.bgzf.open(path) as fh:  # the virtual offset finds the line
+        fh.seek(v)
+        assert fh.readline().rstrip(b"\n") == lines[1400].encode()

@@ -291,8 +291,9 @@ def _raise(status: int, path, chunk, line_base, err_line, start, end, value, nam
     token = bytes(data[start:end])[:200].decode("utf-8", "replace")
     line = line_base + err_line if line_base is not None else None
     offset = None
-    if line is None and chunk.uoffset is not None and chunk.uoffset >= 0:
-        offset = chunk.uoffset + start
+    where = ""
+    if line is None:
+        where, offset = _locate(path, chunk, start)
     S = _k.Status
     if status == S.ST_FEW_COLUMNS:
         msg = (f"data line has {value} tab-separated column{'s' if value != 1 else ''}; a VCF "
@@ -331,7 +332,25 @@ def _raise(status: int, path, chunk, line_base, err_line, start, end, value, nam
         raise MemoryError("out of memory while parsing VCF data")
     else:  # pragma: no cover - every status is named above
         msg = f"cannot parse data line (status {status})"
-    raise VcfFormatError(msg, path=path, line=line, offset=offset)
+    raise VcfFormatError(msg + where, path=path, line=line, offset=offset)
+
+
+def _locate(path, chunk, start: int):
+    """Where a malformed line is when its line number is unknown (a fragment that starts
+    mid-file): ``(message suffix, offset)``; only runs on the error path."""
+    voffset = getattr(chunk, "voffset", None)
+    if chunk.uoffset is not None and chunk.uoffset >= 0 and voffset is None:
+        return "", chunk.uoffset + start
+    if voffset is None:
+        return "", None
+    from ..bgzf.blocks import scan_file
+
+    table = scan_file(path)
+    i = int(np.searchsorted(table.coffset, voffset >> 16))
+    u = int(table.uoffset[i]) + (voffset & 0xFFFF) + start
+    v = int(table.virtual_offset(u))
+    return (f" (uncompressed byte {u}, BGZF virtual offset {v}; the fragment does not start "
+            "at the beginning of the file, so the line number is not known)"), v >> 16
 
 
 # -- Arrow assembly --------------------------------------------------------------------------
