@@ -532,6 +532,21 @@ def test_isize_mismatch(sample, threads, delta):
     assert "ISIZE" in str(e)
 
 
+def test_bsize_that_swallows_the_next_block(tmp_path, threads):
+    """BSIZE enlarged to cover the next block too: htslib's CRC32 check at the end of the
+    block as BSIZE places it catches this, even when every block has the same ISIZE."""
+    data = b"".join(b"line %06d\n" % i for i in range(2000))
+    raw = bytearray(bgzf_bytes(data, 500))  # every block holds exactly 500 bytes
+    table = gf.bgzf.scan_bytes(bytes(raw))
+    at = int(table.coffset[3])
+    struct.pack_into("<H", raw, at + 16, int(table.csize[3] + table.csize[4]) - 1)
+    path = tmp_path / "swallow.gz"
+    path.write_bytes(bytes(raw))
+    assert len(gf.bgzf.scan_file(path)) == len(table) - 1  # the headers look consistent
+    e = expect(CorruptBlockError, ValueError, path, at, threads=threads)
+    assert "CRC32" in str(e)
+
+
 def test_isize_too_large_for_a_block(sample):
     d, raw, table = sample
     at = int(table.coffset[2])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import sys
 import threading
 import warnings
@@ -26,7 +27,7 @@ from typing import BinaryIO, Iterator
 
 from array import array
 
-from isal import igzip_lib
+from isal import igzip_lib, isal_zlib
 
 from ..errors import (
     CorruptBlockError,
@@ -43,8 +44,10 @@ from .constants import (EOF_MARKER, SCAN_BAD_HEADER, SCAN_BAD_MAGIC, SCAN_FULL, 
 __all__ = ["Reader", "Chunk", "BlockScanner", "detect_compression", "resolve_threads"]
 
 _decompress = igzip_lib.decompress
-_GZIP = igzip_lib.DECOMP_GZIP
+_DEFLATE = igzip_lib.DECOMP_DEFLATE
 _IsalError = igzip_lib.IsalError
+_crc32 = isal_zlib.crc32
+_load_le32 = struct.Struct("<I").unpack_from
 
 #: bytes of compressed input read per system call
 READ_SIZE = 8 << 20
@@ -209,7 +212,9 @@ def _diagnose(block: memoryview, path, offset: int, exc: Exception) -> CorruptBl
     try:
         data = zlib.decompress(bytes(block[12 + xlen:n - 8]), -15)
     except zlib.error:
-        return CorruptBlockError(f"corrupt deflate data in BGZF block ({exc})", path=path, offset=offset)
+        detail = f" ({exc})" if exc is not None else ""
+        return CorruptBlockError(f"corrupt deflate data in BGZF block{detail}", path=path,
+                                 offset=offset)
     crc = int.from_bytes(block[n - 8:n - 4], "little")
     isize = int.from_bytes(block[n - 4:n], "little")
     if zlib.crc32(data) != crc:
@@ -220,22 +225,31 @@ def _diagnose(block: memoryview, path, offset: int, exc: Exception) -> CorruptBl
         return CorruptBlockError(
             f"ISIZE mismatch in BGZF block: stored {isize}, data inflates to {len(data)} bytes; "
             "the file is damaged", path=path, offset=offset)
+    if exc is None:  # CRC32 and ISIZE agree, but not with the deflate data isal saw
+        return CorruptBlockError("BGZF block's deflate data does not match its CRC32/ISIZE; "
+                                 "the file is damaged", path=path, offset=offset)
     return CorruptBlockError(f"cannot inflate BGZF block ({exc})", path=path, offset=offset)
 
 
 def _inflate_group(buf, offs, sizes, usizes, join: bool, path, base: int):
-    """Inflate consecutive blocks of ``buf``; runs on a worker thread."""
+    """Inflate consecutive blocks of ``buf``; runs on a worker thread.
+
+    The raw deflate data is inflated and checked against the CRC32 and ISIZE at the
+    end of the block as BSIZE places it (what htslib checks).  Inflating the block
+    as a gzip member would check the trailer that follows the deflate stream
+    instead, so a damaged BSIZE that swallows later blocks could go unnoticed.
+    """
     mv = memoryview(buf)
     out = []
     for o, s, u in zip(offs, sizes, usizes):
         blk = mv[o:o + s]
         try:
-            data = _decompress(blk, flag=_GZIP, bufsize=u or 1)
+            data = _decompress(blk[12 + (blk[10] | blk[11] << 8):s - 8], flag=_DEFLATE,
+                               bufsize=u or 1)
         except _IsalError as exc:
             raise _diagnose(blk, path, base + o, exc) from None
-        if len(data) != u:
-            raise CorruptBlockError(f"ISIZE mismatch in BGZF block: stored {u}, data inflates to "
-                                    f"{len(data)} bytes", path=path, offset=base + o)
+        if len(data) != u or _crc32(data) != _load_le32(blk, s - 8)[0]:
+            raise _diagnose(blk, path, base + o, None)
         out.append(data)
     if join:
         return out[0] if len(out) == 1 else b"".join(out)
