@@ -521,3 +521,16 @@ def test_error_in_a_mid_file_fragment_names_the_offset(tmp_path):
     with gf.bgzf.open(path) as fh:  # the virtual offset finds the line
         fh.seek(v)
         assert fh.readline().rstrip(b"\n") == lines[1400].encode()
+
+
+def test_end_beyond_int32_is_honoured_whatever_the_columns(tmp_path):
+    """INFO/END above 2**31 is null in info.END (int32, as htslib's INFO) but still the end."""
+    text = HEADER + "chr1\t10\t.\tA\t<DEL>\t.\t.\tEND=3000000000\n" \
+                    "chr1\t20\t.\tA\t<DEL>\t.\t.\tEND=30\n"
+    path = _write(tmp_path, text)
+    full = _table(path, samples=())
+    assert full.column("end").to_pylist() == [3_000_000_000, 30]
+    assert [i["END"] for i in full.column("info").to_pylist()] == [None, 30]
+    assert _table(path, columns=["end"]).column("end").to_pylist() == [3_000_000_000, 30]
+    pd = Pushdown(ranges={"end": Range(2**31, True)})
+    assert _table(path, columns=["pos", "info"], pushdown=pd).column("pos").to_pylist() == [10]

@@ -1029,8 +1029,11 @@ cdef int parse_line(Parsed r, const char* p, const char* le) noexcept nogil:
         if c.end_col >= 0:   # END was decoded above: take it from there
             col = &r.cols[c.end_col]
             iv = (<int32_t*>col.vals.data)[col.nleaf - 1]
-            if iv != MISSING_I32 and iv >= pos - 1:
-                endv = iv
+            if iv != MISSING_I32:
+                if iv >= pos - 1:
+                    endv = iv
+            elif col.stamp == row and info_end(fs[7], fe[7], &iv) and iv >= pos - 1:
+                endv = iv   # END beyond int32 (null in info.END) still sets the end
     if c.want & _W_END and buf_i64(&r.end, endv):
         return ST_NOMEM
     if c.nfmt:
