@@ -26,6 +26,7 @@ How a scan runs (per fragment):
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 
@@ -295,15 +296,16 @@ class Fragment:
         base, projection = _projection(columns, schema)
         needed = set(base) | set(_ex.referenced_columns(full, schema))
         read_cols = [n for n in schema.names if n in needed]
-        pkey = ("physical", self.spec.path, self.spec.format)
-        physical = plans.get(pkey)
-        if physical is None:
-            physical = plans[pkey] = set(
-                file_schema(fmt, self.spec.path, self.spec.options).names)
+        pkey = ("physical", self.spec.path, self.spec.format, self.spec.options)
+        physical_schema = plans.get(pkey)
+        if physical_schema is None:
+            physical_schema = plans[pkey] = file_schema(fmt, self.spec.path, self.spec.options)
+        physical = set(physical_schema.names)
         file_cols = [n for n in read_cols if n in physical]
         pushdown = plan.pushdown.restrict(physical) if plan.pushdown else Pushdown()
         read_schema = pa.schema([schema.field(n) for n in read_cols])
-        raw = fmt.read_batches(self.spec, columns=file_cols, pushdown=pushdown or None,
+        spec = _narrow_children(self.spec, fmt, columns, full, file_cols, physical_schema)
+        raw = fmt.read_batches(spec, columns=file_cols, pushdown=pushdown or None,
                                batch_size=batch_size, threads=threads)
         # batch by batch, so nothing is read ahead of the consumer (head() stops early); a
         # one-batch pyarrow Scanner evaluates computed or nested projections
@@ -317,6 +319,46 @@ class Fragment:
             if full is not None:
                 b = b.filter(full)
             yield b.select(base) if base != read_cols else b
+
+
+def _narrow_children(spec: FragmentSpec, fmt, columns, full, file_cols, physical_schema):
+    """``spec`` with options that decode only the struct children the scan uses.
+
+    A format lists such options in ``child_projection`` (column -> option
+    name, e.g. VCF ``{"info": "info_fields"}``).  Children the scan does not
+    read come back null after conforming, which no result can see.
+    """
+    options = getattr(fmt, "child_projection", None)
+    if not options:
+        return spec
+    paths = _ex.referenced_paths(full)
+    if paths is None:
+        return spec
+    if columns is None:
+        return spec
+    if isinstance(columns, dict):
+        for e in columns.values():
+            more = _ex.referenced_paths(e)
+            if more is None:
+                return spec
+            paths |= more
+    else:
+        for c in columns:
+            paths.add((c,) if c in physical_schema.names or "." not in c else tuple(c.split(".")))
+    extra = []
+    present = {k for k, _ in spec.options}
+    for col, option in options.items():
+        if col not in file_cols or option in present or (col,) in paths:
+            continue
+        typ = physical_schema.field(col).type
+        if not pa.types.is_struct(typ):
+            continue
+        have = {typ.field(i).name for i in range(typ.num_fields)}
+        wanted = sorted({p[1] for p in paths if len(p) > 1 and p[0] == col} & have)
+        extra.append((option, tuple(wanted)))
+    if not extra:
+        return spec
+    return dataclasses.replace(spec, options=tuple(spec.options) + tuple(extra))
 
 
 def _plan_for(fmt, filter, schema):

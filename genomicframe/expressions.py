@@ -38,7 +38,7 @@ from .errors import GenomicFrameError
 from .formats.base import Pushdown, Range
 
 __all__ = ["FilterSyntaxError", "field", "scalar", "region", "parse", "to_expression", "plan",
-           "Plan", "referenced_columns"]
+           "Plan", "referenced_columns", "referenced_paths"]
 
 
 class FilterSyntaxError(GenomicFrameError, ValueError):
@@ -571,6 +571,18 @@ def _operands(node: Node, names: tuple) -> list:
         else:
             out.append(n)
     return out
+
+
+def referenced_paths(expr) -> set | None:
+    """Field paths an Expression reads (``("info", "AF")`` for a struct child); None when unsure."""
+    if expr is None:
+        return set()
+    tree = _tree(expr)
+    if tree is None:
+        return None
+    paths: set = set()
+    _fields(tree.root, paths)
+    return paths
 
 
 def referenced_columns(expr, schema) -> list[str]:

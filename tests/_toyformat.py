@@ -78,6 +78,8 @@ class ToyFormat(FileFormat):
     name = "toy"
     suffixes = (".toy",)
     pushdown_columns = frozenset({"chrom", "pos", "start", "end", "qual"})
+    #: the option ``info_fields=(...)`` decodes only those INFO keys
+    child_projection = {"info": "info_fields"}
 
     @classmethod
     def sniff(cls, head: bytes) -> bool:
@@ -175,6 +177,11 @@ class ToyFormat(FileFormat):
 
     def _read(self, fragment, columns, pushdown, batch_size, call):
         schema = self.inspect(fragment.path)
+        keep = fragment.option("info_fields")
+        if keep is not None:
+            info = schema.field("info").type
+            schema = schema.set(schema.get_field_index("info"), pa.field("info", pa.struct(
+                [info.field(k) for k in range(info.num_fields) if info.field(k).name in keep])))
         cols = schema.names if columns is None else list(columns)
         out_schema = pa.schema([schema.field(c) for c in cols])
         info_type = schema.field("info").type

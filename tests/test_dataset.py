@@ -165,6 +165,21 @@ def test_struct_child_projection(ds, oracle):
     assert got.column_names == ["af", "p"]
 
 
+def test_only_the_struct_children_used_are_decoded(ds, oracle):
+    got = ds.to_table(columns=["pos", "info.AF"], filter="info.AF > 0.5")
+    want = oracle.filter(f("info", "AF") > 0.5)
+    assert got.column(1).to_pylist() == [r["AF"] for r in want.column("info").to_pylist()]
+    assert [c["spec"].option("info_fields") for c in toy.CALLS] == [("AF",)]
+    toy.CALLS.clear()
+    assert ds.to_table(columns=["pos"], filter="info.DB").equals(
+        oracle.filter(f("info", "DB")).select(["pos"]))
+    assert [c["spec"].option("info_fields") for c in toy.CALLS] == [("DB",)]
+    toy.CALLS.clear()
+    assert ds.to_table(columns=["info"], filter="info.DB").equals(
+        oracle.filter(f("info", "DB")).select(["info"]))
+    assert [c["spec"].option("info_fields") for c in toy.CALLS] == [None]
+
+
 def test_string_filters(ds, oracle):
     got = ds.to_table(filter="qual >= 30 and chrom == 'chr2'")
     assert got.equals(oracle.filter((f("qual") >= 30) & (f("chrom") == "chr2")))
@@ -503,14 +518,8 @@ def _real_vcfs():
     root = real_data_dir()
     if root is None:
         return []
-    files = sorted(str(p.relative_to(root)) for p in (root / "vcf").rglob("*")
-                   if p.is_file() and p.name.endswith((".vcf", ".vcf.gz")))
-    known = {  # the parser, not the dataset layer: `end` depends on the columns read
-        "vcf/htslib/longrefs/index.vcf": "INFO/END above 2**31 is honoured only when INFO is "
-                                         "not decoded",
-    }
-    return [pytest.param(f, marks=pytest.mark.xfail(strict=True, reason=known[f]))
-            if f in known else f for f in files]
+    return sorted(str(p.relative_to(root)) for p in (root / "vcf").rglob("*")
+                  if p.is_file() and p.name.endswith((".vcf", ".vcf.gz")))
 
 
 def _same_rows(a: pa.Table, b: pa.Table) -> bool:
@@ -551,3 +560,38 @@ def test_real_vcf_filters_are_exact(real_data, name):
         assert _same_rows(ds.to_table(filter=flt), table.filter(flt)), str(flt)
         cols = ["chrom", "pos", "end"]
         assert _same_rows(ds.to_table(columns=cols, filter=flt), table.filter(flt).select(cols))
+
+
+def test_vcf_native_index_fragments(indexed_vcf):
+    """VcfFormat.make_fragments itself turns regions into index chunks (no planner swapped in)."""
+    ds = gf.dataset(indexed_vcf)
+    flt = gf.region("chrX:100,000-120,000")
+    frags = list(ds.get_fragments(filter=flt))
+    assert frags and all(fr.spec.region is not None and fr.spec.region[0] == "chrX"
+                         for fr in frags)
+    assert ds.to_table(filter=flt).equals(ds.to_table().filter(flt))
+
+
+def test_vcf_info_children_narrowed(monkeypatch, tmp_path):
+    """With ``child_projection`` VcfFormat decodes only the INFO keys a scan uses."""
+    pytest.importorskip("genomicframe.formats.vcf")
+    import _vcfgen
+    from genomicframe.formats.vcf import VcfFormat
+
+    path = _vcfgen.write_vcf(tmp_path / "n.vcf.gz", _vcfgen.records(n=300))
+    full = gf.dataset(path).to_table()
+    monkeypatch.setattr(VcfFormat, "child_projection", {"info": "info_fields"}, raising=False)
+    seen = []
+    original = VcfFormat.read_batches
+
+    def spy(self, fragment, **kw):
+        seen.append(fragment.option("info_fields"))
+        return original(self, fragment, **kw)
+
+    monkeypatch.setattr(VcfFormat, "read_batches", spy)
+    ds = gf.dataset(path)
+    got = ds.to_table(columns=["pos", "info.DP"], filter="info.DB and qual > 20")
+    want = full.filter(f("info", "DB") & (f("qual") > 20))
+    assert seen == [("DB", "DP")]
+    assert got.column("pos").equals(want.column("pos"))
+    assert got.column(1).to_pylist() == [r["DP"] for r in want.column("info").to_pylist()]
