@@ -710,7 +710,8 @@ class _Deriver:
             return {}
         name = node.name
         if name in _AND + _OR and len(node.args) == 2:
-            parts = [self.derive(x, negated) for x in _operands(node, _AND if name in _AND else _OR)]
+            chain = _operands(node, _AND if name in _AND else _OR)
+            parts = [self.derive(x, negated) for x in chain]
             combine = _and if (name in _AND) != negated else _or
             out = parts[0]
             for p in parts[1:]:
