@@ -321,6 +321,41 @@ class Fragment:
             yield b.select(base) if base != read_cols else b
 
 
+def child_selection(fmt, columns, filter, schema: pa.Schema) -> dict:
+    """Struct column -> the children a scan uses, for formats with ``child_projection``.
+
+    Only columns used solely through some of their children appear; ``{}``
+    when the format cannot narrow or the scan reads whole structs.
+    """
+    options = getattr(fmt, "child_projection", None)
+    if not options or columns is None:
+        return {}
+    paths = _ex.referenced_paths(filter)
+    if paths is None:
+        return {}
+    if isinstance(columns, dict):
+        for e in columns.values():
+            more = _ex.referenced_paths(e)
+            if more is None:
+                return {}
+            paths |= more
+    else:
+        for c in columns:
+            paths.add((c,) if c in schema.names or "." not in c else tuple(c.split(".")))
+    out = {}
+    for col in options:
+        if col not in schema.names or (col,) in paths:
+            continue
+        typ = schema.field(col).type
+        if not pa.types.is_struct(typ):
+            continue
+        have = {typ.field(i).name for i in range(typ.num_fields)}
+        used = sorted({p[1] for p in paths if len(p) > 1 and p[0] == col} & have)
+        if used or any(p[0] == col for p in paths):
+            out[col] = tuple(used)
+    return out
+
+
 def _narrow_children(spec: FragmentSpec, fmt, columns, full, file_cols, physical_schema):
     """``spec`` with options that decode only the struct children the scan uses.
 
@@ -328,37 +363,13 @@ def _narrow_children(spec: FragmentSpec, fmt, columns, full, file_cols, physical
     name, e.g. VCF ``{"info": "info_fields"}``).  Children the scan does not
     read come back null after conforming, which no result can see.
     """
-    options = getattr(fmt, "child_projection", None)
-    if not options:
-        return spec
-    paths = _ex.referenced_paths(full)
-    if paths is None:
-        return spec
-    if columns is None:
-        return spec
-    if isinstance(columns, dict):
-        for e in columns.values():
-            more = _ex.referenced_paths(e)
-            if more is None:
-                return spec
-            paths |= more
-    else:
-        for c in columns:
-            paths.add((c,) if c in physical_schema.names or "." not in c else tuple(c.split(".")))
-    extra = []
+    chosen = child_selection(fmt, columns, full, physical_schema)
     present = {k for k, _ in spec.options}
-    for col, option in options.items():
-        if col not in file_cols or option in present or (col,) in paths:
-            continue
-        typ = physical_schema.field(col).type
-        if not pa.types.is_struct(typ):
-            continue
-        have = {typ.field(i).name for i in range(typ.num_fields)}
-        wanted = sorted({p[1] for p in paths if len(p) > 1 and p[0] == col} & have)
-        extra.append((option, tuple(wanted)))
+    extra = tuple((fmt.child_projection[col], kids) for col, kids in chosen.items()
+                  if col in file_cols and fmt.child_projection[col] not in present)
     if not extra:
         return spec
-    return dataclasses.replace(spec, options=tuple(spec.options) + tuple(extra))
+    return dataclasses.replace(spec, options=tuple(spec.options) + extra)
 
 
 def _plan_for(fmt, filter, schema):

@@ -318,7 +318,7 @@ def _region(r) -> str:
 def _explain(plan: LazyScan) -> str:
     from . import expressions as ex
     from . import formats
-    from .dataset import Dataset, _projection
+    from .dataset import Dataset, _projection, child_selection
 
     ds = plan._ds
     lines = []
@@ -341,9 +341,11 @@ def _explain(plan: LazyScan) -> str:
     read = set(base) | set(ex.referenced_columns(full, schema))
     out_names = plan.schema.names
     lines.append(f"columns:  {', '.join(out_names) if out_names else '(none)'}")
-    read_names = ", ".join(n for n in schema.names if n in read) or "(none: row count)"
-    lines.append(f"read:     {read_names}")
     fmt = formats.get(fmt_names[0])
+    kids = child_selection(fmt, plan._columns, full, schema)
+    read_names = ", ".join(f"{n}({', '.join(kids[n]) or '-'})" if n in kids else n
+                           for n in schema.names if n in read) or "(none: row count)"
+    lines.append(f"read:     {read_names}")
     p = ex.plan(full, schema, fmt.pushdown_columns, getattr(fmt, "position_offsets", None))
     frags = ds._fragments_for(plan._filter)
     indexed = any(f.spec.region is not None for f in frags)

@@ -354,7 +354,7 @@ def test_scan_explain(toy_path):
         "qual >= 30 and chrom == 'chr2' and info.AF > 0.1 and pos >= 1000").select("pos").limit(5
                                                                                         ).explain()
     assert "columns:  pos" in text
-    assert "read:     chrom, pos, qual, info" in text
+    assert "read:     chrom, pos, qual, info(AF)" in text
     assert "index:    chr2:[998, end)" in text
     assert "parser:   chrom in {chr2}; 1000 <= pos; 30 <= qual" in text
     assert "term (info.AF > 0.1) -> residual" in text
