@@ -30,7 +30,7 @@ __all__ = ["write_index", "PRESETS"]
 #: preset -> (format field, col_seq, col_beg, col_end, meta character)
 PRESETS = {"vcf": (2, 1, 2, 0, "#"), "bed": (0x10000, 1, 2, 3, "#")}
 
-_END = re.compile(rb"(?:\t|;)END=(\d+)")
+_END = re.compile(rb"END=(\d+)")  # a literal prefix: re scans with a fast search
 _DIGITS = np.arange(20, dtype=np.int64)
 
 
@@ -105,14 +105,17 @@ def _scan_chunk(rec: _Records, buf: bytes, base_u: int, first_line: int, preset:
         end = beg + (tab(4) - tab(3) - 1)
         info_lo = tab(6) + 1
         info_hi = np.where(n_tabs > 7, tab(7), e)
-        for m in _END.finditer(buf):
-            at = m.start()
-            i = int(np.searchsorted(s, at, side="right")) - 1
-            if i < 0 or not (info_lo[i] - 1 <= at < info_hi[i]) or n_tabs[i] < 7:
-                continue
-            value = int(m.group(1))
-            if value > end[i]:
-                end[i] = value
+        found = [(m.start() - 1, int(m.group(1))) for m in _END.finditer(buf)]
+        if found:
+            at, value = np.array(found, dtype=np.int64).T
+            key_start = (at >= 0) & ((arr[np.maximum(at, 0)] == 59) | (arr[np.maximum(at, 0)] == 9))
+            at, value = at[key_start], value[key_start]
+            i = np.searchsorted(s, at, side="right") - 1
+            ok_at = i >= 0
+            i = np.maximum(i, 0)
+            # the match must lie in the record's INFO column (its ';' or tab included)
+            ok_at &= (n_tabs[i] >= 7) & (info_lo[i] - 1 <= at) & (at < info_hi[i])
+            np.maximum.at(end, i[ok_at], value[ok_at])
     else:
         beg = pos
         end_hi = np.where(n_tabs > 2, tab(2), e)
@@ -122,17 +125,26 @@ def _scan_chunk(rec: _Records, buf: bytes, base_u: int, first_line: int, preset:
         i = int(np.flatnonzero(~ok)[0])
         raise FormatError("position is not a non-negative integer", path=path, line=int(ln[i]))
     end = np.maximum(end, beg + 1)
-    names = [buf[a:b] for a, b in zip(s.tolist(), c_end.tolist())]
-    tid = np.empty(len(names), dtype=np.int64)
-    last = None
-    for i, nm in enumerate(names):
-        if nm != last:
-            t = rec._tids.get(nm)
-            if t is None:
-                t = rec._tids[nm] = len(rec.names)
-                rec.names.append(nm.decode("utf-8", "replace"))
-            last, cur = nm, t
-        tid[i] = cur
+    # the contig name changes rarely: find the lines whose name differs from the line before
+    width = c_end - s
+    same = np.zeros(len(s), dtype=bool)
+    same[1:] = width[1:] == width[:-1]
+    for k in range(int(width.max()) if len(width) else 0):
+        idx = np.flatnonzero(same[1:] & (k < width[1:])) + 1
+        if not len(idx):
+            break
+        differ = arr[s[idx] + k] != arr[s[idx - 1] + k]
+        same[idx[differ]] = False
+    runs = np.flatnonzero(~same)
+    run_tid = np.empty(len(runs), dtype=np.int64)
+    for j, i in enumerate(runs.tolist()):
+        nm = buf[int(s[i]):int(c_end[i])]
+        t = rec._tids.get(nm)
+        if t is None:
+            t = rec._tids[nm] = len(rec.names)
+            rec.names.append(nm.decode("utf-8", "replace"))
+        run_tid[j] = t
+    tid = np.repeat(run_tid, np.diff(np.append(runs, len(s))))
     # a record ends where the next line starts (or at the end of the chunk)
     line_next = np.searchsorted(starts, s, side="right")
     uend = np.where(line_next < len(starts), starts[np.minimum(line_next, len(starts) - 1)],
