@@ -201,3 +201,6 @@ def test_cli_stats(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "genomicframe", "stats", str(tmp_path / "no.vcf")],
                          capture_output=True, text=True)
     assert bad.returncode == 1 and "no such file" in bad.stderr
+    other = subprocess.run([sys.executable, "-m", "genomicframe", "stats",
+                            str(DATA / "bgzip_htslib.tsv.gz")], capture_output=True, text=True)
+    assert other.returncode == 1 and "not a VCF file" in other.stderr

@@ -57,9 +57,25 @@ def run(args: argparse.Namespace) -> int:
                        "save standard input to a file first")
     if not os.path.exists(args.file):
         raise FileNotFoundError(2, "no such file", args.file)
-    from ..formats.vcf_stats import VcfStats
+    from ..formats import detect
+    from ..formats.vcf_stats import COLUMNS, VcfStats
+    from .view import Progress
 
-    stats = VcfStats.from_file(args.file, threads=args.threads)
+    try:
+        fmt = detect(args.file)
+    except ValueError:
+        raise CliError(f"{args.file}: not a VCF file (no ##fileformat=VCF line); "
+                       "stats reads VCF files") from None
+    if fmt.name != "vcf":
+        raise CliError(f"{args.file}: stats reads VCF files; this one looks like {fmt.name}")
+    frags = fmt.make_fragments(args.file)
+    progress = Progress(len(frags))  # drawn on standard error only when it is a terminal
+    stats = VcfStats()
+    for frag in frags:
+        for batch in fmt.read_batches(frag, columns=list(COLUMNS), threads=args.threads):
+            stats.update(batch)
+            progress.update(batch.num_rows, frag)
+    progress.close()
     if args.json:
         json.dump(stats.to_dict(), sys.stdout)
         sys.stdout.write("\n")
