@@ -7,7 +7,7 @@
 # htslib does (strtod, then a cast), so values round-trip the same way.
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport strtod
-from libc.string cimport memcpy
+from libc.string cimport memchr, memcpy
 
 cdef extern from *:
     """
@@ -56,7 +56,7 @@ cdef extern from *:
     }
     #endif
     """
-    const char* find "gf_find"(const char* p, const char* e, char ch) noexcept nogil
+    const char* swar_find "gf_find"(const char* p, const char* e, char ch) noexcept nogil
     const char* find2 "gf_find2"(const char* p, const char* e, char a, char b) noexcept nogil
 
 # parse results
@@ -196,3 +196,31 @@ cdef inline int parse_f32(const char* p, const char* e, float* out) noexcept nog
     if st == NUM_OK:
         out[0] = <float>v
     return st
+
+
+cdef inline const char* find(const char* p, const char* e, char ch) noexcept nogil:
+    """First ``ch`` in [p, e), or e: a loop over the first bytes (most values are short and
+    a memchr call costs more), then memchr."""
+    cdef const char* stop = p + 16 if e - p > 16 else e
+    cdef const char* q
+    while p < stop:
+        if p[0] == ch:
+            return p
+        p += 1
+    if p >= e:
+        return e
+    q = <const char*>memchr(p, ch, e - p)
+    return q if q != NULL else e
+
+
+cdef inline bint same(const char* a, const char* b, Py_ssize_t n) noexcept nogil:
+    """``a[:n] == b[:n]`` for short keys."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        if a[i] != b[i]:
+            return False
+    return True
+
+
+cdef inline bint is_dot(const char* s, const char* e) noexcept nogil:
+    return e - s == 1 and s[0] == 46

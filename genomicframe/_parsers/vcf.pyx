@@ -7,23 +7,21 @@ are parsed, so several threads may share it.  ``parse_chunk`` fills a fresh
 pass the pushdown, the requested INFO and FORMAT keys.  Lines starting with
 ``#`` are skipped.  On malformed input the kernel stops, records a status code,
 the line index in the chunk and the offending byte range, and the caller
-(genomicframe.formats.vcf) raises.  ``gt_chunk`` is the genotype-only path.
+(genomicframe.formats.vcf) raises.  The value kernels live in ``_vcfcols.pxd``;
+``vcf_gt.pyx`` is the genotype-only path.
 """
-from libc.stdint cimport uint8_t, int16_t, int32_t, int64_t, uint32_t
+import enum as _enum
 
-cdef extern from *:
-    """
-    #define GF_MISSING_F32 0x7F800001u
-    """
-    uint32_t MISSING_F32 "GF_MISSING_F32"
-from libc.stdlib cimport malloc, calloc, free
-from libc.string cimport memchr, memcmp, memcpy, memset
-from cpython.buffer cimport PyBUF_WRITABLE
+from libc.stdint cimport uint8_t, int32_t, int64_t
+from libc.stdlib cimport calloc, free
+from libc.string cimport memchr, memcmp, memset
 
 from genomicframe._parsers._buffers cimport (
-    Buf, buf_reserve, buf_free, buf_bytes, buf_u8, buf_i16, buf_i32, buf_i64, buf_f32)
+    Buf, buf_reserve, buf_free, buf_bytes, buf_u8, buf_i32, buf_i64, buf_f32)
+from genomicframe._parsers._owned cimport Owned, take
 from genomicframe._parsers._text cimport (
-    find as swar_find, parse_i64, parse_f64, parse_f32, fast_f64, NUM_OK, NUM_OVERFLOW)
+    find, swar_find, same, is_dot, parse_i64, parse_f64, NUM_OK)
+from genomicframe._parsers._vcfcols cimport *
 
 # -- public constants (mirrored by name in genomicframe/formats/vcf.py) ------------------------
 # fixed columns (bit mask)
@@ -42,24 +40,15 @@ K_FLOAT = 2
 K_STR = 3
 K_GT = 4
 
-# status codes
-cpdef enum Status:
-    ST_OK = 0
-    ST_NOMEM = 1
-    ST_FEW_COLUMNS = 2      # value: number of columns found
-    ST_BAD_POS = 3
-    ST_BAD_QUAL = 4
-    ST_BAD_INFO = 5         # value: INFO column index
-    ST_BAD_FORMAT = 6       # value: FORMAT column index
-    ST_BAD_GT = 7
-    ST_BLANK_LINE = 8
-    ST_SAMPLE_FIELDS = 9    # a sample has more ':' fields than FORMAT
-    ST_TOO_MANY_SAMPLES = 10
-    ST_BAD_CHROM = 11
-    ST_DUP_FORMAT = 12
-    ST_GT_NOT_FIRST = 13
-    ST_PLOIDY = 14          # genotype path: value = ploidy needed
-    ST_ALLELE_RANGE = 15    # genotype path: allele index > 127
+# status codes (defined in _vcfcols.pxd, shared with the genotype path)
+Status = _enum.IntEnum("Status", {
+    "ST_OK": ST_OK, "ST_NOMEM": ST_NOMEM, "ST_FEW_COLUMNS": ST_FEW_COLUMNS,
+    "ST_BAD_POS": ST_BAD_POS, "ST_BAD_QUAL": ST_BAD_QUAL, "ST_BAD_INFO": ST_BAD_INFO,
+    "ST_BAD_FORMAT": ST_BAD_FORMAT, "ST_BAD_GT": ST_BAD_GT, "ST_BLANK_LINE": ST_BLANK_LINE,
+    "ST_SAMPLE_FIELDS": ST_SAMPLE_FIELDS, "ST_TOO_MANY_SAMPLES": ST_TOO_MANY_SAMPLES,
+    "ST_BAD_CHROM": ST_BAD_CHROM, "ST_DUP_FORMAT": ST_DUP_FORMAT,
+    "ST_GT_NOT_FIRST": ST_GT_NOT_FIRST, "ST_PLOIDY": ST_PLOIDY,
+    "ST_ALLELE_RANGE": ST_ALLELE_RANGE})
 
 cdef enum:
     _W_CHROM = 1
@@ -70,14 +59,6 @@ cdef enum:
     _W_ALT = 32
     _W_QUAL = 64
     _W_FILTER = 128
-    _K_FLAG = 0
-    _K_INT = 1
-    _K_FLOAT = 2
-    _K_STR = 3
-    _K_GT = 4
-    # int32 values htslib reserves (missing, end-of-vector, ...): read as missing
-    INT32_MIN_VALID = -2147483640
-    MISSING_I32 = -2147483648
 
 
 cdef struct Rng:
@@ -117,66 +98,6 @@ cdef struct Cfg:
     Rng start
     Rng end
     Rng qual
-
-
-cdef struct Col:
-    int kind
-    int is_list
-    int fmt
-    int64_t stamp
-    int64_t nleaf       # leaf values so far (string offsets index)
-    int64_t nlist       # innermost lists so far
-    int64_t nsamp       # sample entries so far (FORMAT only)
-    Buf vals            # leaf values (int32 / float32 / uint8 / int16 / string bytes)
-    Buf voff            # int32 string offsets (strings only)
-    Buf vvalid          # uint8 per leaf
-    Buf loff            # int32 offsets of innermost lists
-    Buf lvalid          # uint8 per innermost list
-    Buf soff            # int32 per-row offsets into samples (FORMAT only)
-    Buf svalid          # uint8 per row (FORMAT only)
-    Buf phased          # uint8 per sample (GT only)
-
-
-cdef class Owned:
-    """Memory taken from a parser buffer; exposes it with the buffer protocol and frees it."""
-    cdef char* data
-    cdef Py_ssize_t size
-    cdef Py_ssize_t shape[1]
-    cdef Py_ssize_t strides[1]
-
-    def __len__(self):
-        return self.size
-
-    def __getbuffer__(self, Py_buffer* view, int flags):
-        self.shape[0] = self.size
-        self.strides[0] = 1
-        view.buf = self.data if self.data != NULL else <char*>&self.shape[0]
-        view.obj = self
-        view.len = self.size
-        view.readonly = 0
-        view.itemsize = 1
-        view.format = "B"
-        view.ndim = 1
-        view.shape = self.shape
-        view.strides = self.strides
-        view.suboffsets = NULL
-        view.internal = NULL
-
-    def __releasebuffer__(self, Py_buffer* view):
-        pass
-
-    def __dealloc__(self):
-        free(self.data)
-
-
-cdef Owned take(Buf* b):
-    cdef Owned o = Owned.__new__(Owned)
-    o.data = b.data
-    o.size = b.len
-    b.data = NULL
-    b.len = 0
-    b.cap = 0
-    return o
 
 
 cdef void set_rng(Rng* r, object spec):
@@ -405,34 +326,6 @@ cdef class Parsed:
 
 # -- kernels ---------------------------------------------------------------------------------
 
-cdef inline const char* find(const char* p, const char* e, char ch) noexcept nogil:
-    """First ``ch`` in [p, e), or e: a loop over the first bytes (most values are short and
-    a memchr call costs more), then memchr."""
-    cdef const char* stop = p + 16 if e - p > 16 else e
-    cdef const char* q
-    while p < stop:
-        if p[0] == ch:
-            return p
-        p += 1
-    if p >= e:
-        return e
-    q = <const char*>memchr(p, ch, e - p)
-    return q if q != NULL else e
-
-
-cdef inline bint same(const char* a, const char* b, Py_ssize_t n) noexcept nogil:
-    """``a[:n] == b[:n]`` for short keys."""
-    cdef Py_ssize_t i
-    for i in range(n):
-        if a[i] != b[i]:
-            return False
-    return True
-
-
-cdef inline bint is_dot(const char* s, const char* e) noexcept nogil:
-    return e - s == 1 and s[0] == 46
-
-
 cdef inline int push_str(Buf* off, Buf* data, const char* s, const char* e) noexcept nogil:
     if buf_bytes(data, s, e - s):
         return -1
@@ -461,244 +354,6 @@ cdef inline int push_list(Buf* loff, Buf* soff, Buf* data, int64_t* n, const cha
                 break
             s = t + 1
     return buf_i32(loff, <int32_t>n[0])
-
-
-cdef inline int leaf_null(Col* c) noexcept nogil:
-    """A missing value.  Integers and floats store a sentinel (htslib's own: INT32_MIN and
-    the float NaN 0x7F800001) instead of a validity byte; Python builds the bitmap."""
-    cdef uint32_t bits = MISSING_F32
-    c.nleaf += 1
-    if c.kind == _K_INT:
-        return buf_i32(&c.vals, MISSING_I32)
-    if c.kind == _K_FLOAT:
-        return buf_f32(&c.vals, (<float*>&bits)[0])
-    if buf_u8(&c.vvalid, 0):
-        return -1
-    if c.kind == _K_STR:
-        return buf_i32(&c.voff, <int32_t>c.vals.len)
-    return buf_u8(&c.vals, 0)
-
-
-cdef inline int leaf(Col* c, const char* s, const char* e) noexcept nogil:
-    """Append one value; returns 0, -1 (out of memory) or 1 (not of the column's type)."""
-    cdef int64_t iv
-    cdef float fv
-    cdef int st
-    if c.kind == _K_FLAG:
-        c.nleaf += 1
-        if buf_u8(&c.vvalid, 1):
-            return -1
-        return buf_u8(&c.vals, 1)
-    if s == e or is_dot(s, e):
-        return leaf_null(c)
-    if c.kind == _K_INT:
-        st = parse_i64(s, e, &iv)
-        if st == NUM_OVERFLOW or (st == NUM_OK and (iv > 2147483647 or iv < INT32_MIN_VALID)):
-            return leaf_null(c)   # htslib: extreme values are read as missing
-        if st != NUM_OK:
-            return 1
-        c.nleaf += 1
-        return buf_i32(&c.vals, <int32_t>iv)
-    if c.kind == _K_FLOAT:
-        if parse_f32(s, e, &fv) != NUM_OK:
-            return 1
-        c.nleaf += 1
-        return buf_f32(&c.vals, fv)
-    c.nleaf += 1
-    if buf_u8(&c.vvalid, 1) or buf_bytes(&c.vals, s, e - s):
-        return -1
-    return buf_i32(&c.voff, <int32_t>c.vals.len)
-
-
-cdef inline int close_list(Col* c, uint8_t valid) noexcept nogil:
-    c.nlist += 1
-    if buf_u8(&c.lvalid, valid):
-        return -1
-    return buf_i32(&c.loff, <int32_t>c.nleaf)
-
-
-cdef inline const char* delim(const char* s, const char* e, char stop) noexcept nogil:
-    """First ',' or ``stop`` in [s, e), or e (values are short: a byte loop)."""
-    while s < e and s[0] != 44 and s[0] != stop:
-        s += 1
-    return s
-
-
-cdef inline int int_item(Col* c, const char** ps, const char* e, char stop) noexcept nogil:
-    """One integer (or '.') at ``*ps`` in a single pass; ``*ps`` moves to the delimiter."""
-    cdef const char* s = ps[0]
-    cdef bint neg = False
-    cdef int64_t v = 0
-    cdef int nd = 0
-    cdef unsigned int d
-    if s < e and s[0] == 46:
-        s += 1
-        if s < e and s[0] != 44 and s[0] != stop:
-            return 1
-        ps[0] = s
-        return leaf_null(c)
-    if s < e and (s[0] == 45 or s[0] == 43):
-        neg = s[0] == 45
-        s += 1
-        if s >= e or <unsigned int>(<unsigned char>s[0] - 48) > 9:
-            return 1
-    while s < e:
-        d = <unsigned char>s[0] - 48
-        if d > 9:
-            break
-        if nd < 18:
-            v = v * 10 + d
-        nd += 1
-        s += 1
-    if s < e and s[0] != 44 and s[0] != stop:
-        return 1
-    ps[0] = s
-    if nd == 0:
-        return leaf_null(c)
-    if neg:
-        v = -v
-    if nd > 10 or v > 2147483647 or v < INT32_MIN_VALID:
-        return leaf_null(c)   # htslib: extreme values are read as missing
-    c.nleaf += 1
-    return buf_i32(&c.vals, <int32_t>v)
-
-
-cdef inline int float_item(Col* c, const char** ps, const char* e, char stop) noexcept nogil:
-    """One float (or '.') at ``*ps``; ``*ps`` moves to the delimiter."""
-    cdef const char* s = ps[0]
-    cdef const char* q
-    cdef double v
-    cdef int st
-    q = fast_f64(s, e, &v)
-    if q != NULL and (q >= e or q[0] == 44 or q[0] == stop):
-        ps[0] = q
-        c.nleaf += 1
-        return buf_f32(&c.vals, <float>v)
-    q = delim(s, e, stop)
-    ps[0] = q
-    return leaf(c, s, q)
-
-
-cdef inline int value_to(Col* c, const char* s, const char* e, char stop, const char** endp) noexcept nogil:
-    """One INFO value or FORMAT sample value starting at ``s``, ending at ``stop`` or ``e``.
-
-    A scalar, or a ','-separated list; ``*endp`` is set to where it ended.
-    Returns 0, -1 (out of memory) or 1 (does not match the header)."""
-    cdef const char* t
-    cdef int st
-    if not c.is_list:
-        if c.kind == _K_STR or c.kind == _K_FLAG:
-            t = find(s, e, stop)
-            endp[0] = t
-            return leaf(c, s, t)
-        if c.kind == _K_INT:
-            st = int_item(c, &s, e, stop)
-        else:
-            st = float_item(c, &s, e, stop)
-        endp[0] = s
-        if st == 0 and s < e and s[0] == 44:
-            return 1   # several values where the header says Number=1
-        return st
-    if s >= e or s[0] == stop:
-        endp[0] = s
-        return close_list(c, 1)   # "KEY=" : an empty list (htslib)
-    while True:
-        if c.kind == _K_INT:
-            st = int_item(c, &s, e, stop)
-        elif c.kind == _K_FLOAT:
-            st = float_item(c, &s, e, stop)
-        else:
-            t = delim(s, e, stop)
-            st = leaf(c, s, t)
-            s = t
-        if st:
-            endp[0] = s
-            return st
-        if s >= e or s[0] != 44:
-            break
-        s += 1
-    endp[0] = s
-    return close_list(c, 1)
-
-
-cdef inline int value(Col* c, const char* s, const char* e) noexcept nogil:
-    """A value that is all of [s, e)."""
-    cdef const char* t
-    cdef int st = value_to(c, s, e, 0, &t)
-    if st == 0 and t != e:
-        return 1
-    return st
-
-
-cdef inline int missing(Col* c) noexcept nogil:
-    """A row (INFO) or sample (FORMAT) without this key."""
-    if c.kind == _K_FLAG:
-        c.nleaf += 1
-        if buf_u8(&c.vvalid, 1):
-            return -1
-        return buf_u8(&c.vals, 0)
-    if c.is_list or c.kind == _K_GT:
-        if c.kind == _K_GT and buf_u8(&c.phased, 0):
-            return -1
-        return close_list(c, 0)
-    return leaf_null(c)
-
-
-cdef int gt_value(Col* c, const char* s, const char* e, int64_t nallele) noexcept nogil:
-    """GT: allele indices (-1 for '.') and one phase flag (every separator is '|').
-
-    An index beyond the record's alleles reads as missing, as in htslib."""
-    cdef int64_t a
-    cdef bint phased = True
-    cdef int nsep = 0
-    cdef unsigned int d
-    if s < e and (s[0] == 124 or s[0] == 47):   # VCF 4.4 explicit phase of the first allele
-        phased = s[0] == 124
-        nsep += 1
-        s += 1
-    if s >= e:
-        return 1
-    while True:
-        if s < e and s[0] == 46:
-            a = -1
-            s += 1
-        else:
-            a = 0
-            if s >= e or <unsigned int>(<unsigned char>s[0] - 48) > 9:
-                return 1
-            while s < e:
-                d = <unsigned char>s[0] - 48
-                if d > 9:
-                    break
-                if a < 1000000:
-                    a = a * 10 + d
-                s += 1
-            if a >= nallele:
-                a = -1
-            elif a > 32767:
-                return 1
-        c.nleaf += 1
-        if buf_i16(&c.vals, <int16_t>a):
-            return -1
-        if s >= e:
-            break
-        if s[0] == 124:
-            nsep += 1
-        elif s[0] == 47:
-            nsep += 1
-            phased = False
-        else:
-            return 1
-        s += 1
-    if buf_u8(&c.phased, phased and nsep > 0):
-        return -1
-    return close_list(c, 1)
-
-
-cdef inline int close_samples(Col* c, uint8_t valid) noexcept nogil:
-    if buf_u8(&c.svalid, valid):
-        return -1
-    return buf_i32(&c.soff, <int32_t>c.nsamp)
 
 
 cdef int set_format(Parsed r, const char* s, const char* e) noexcept nogil:
@@ -840,7 +495,7 @@ cdef int info_end(const char* s, const char* e, int64_t* out) noexcept nogil:
 
 cdef bint chrom_valid(const char* s, const char* e) noexcept nogil:
     """htslib refuses a contig name with ',' or an unclosed '<' (``<1>`` is fine)."""
-    if s >= e or (s[0] == 60 and e[-1] != 62):
+    if s >= e or (s[0] == 60 and (e - 1)[0] != 62):
         return False
     return memchr(s, 44, e - s) == NULL
 
@@ -1084,7 +739,7 @@ cdef int parse_buffer(Parsed r, const char* data, Py_ssize_t n) noexcept nogil:
         if eol == NULL:
             eol = end
         le = eol
-        if le > p and le[-1] == 13:
+        if le > p and (le - 1)[0] == 13:
             le -= 1
         if le == p:
             r.err_line = r.lines
@@ -1120,172 +775,3 @@ def parse_chunk(Config cfg, const uint8_t[::1] data, Parsed into=None):
     return r
 
 
-# -- genotype-only path ----------------------------------------------------------------------
-
-cdef struct GtState:
-    Buf out            # int8 (or int16 when wide): rows x nsel x ploidy
-    int ploidy
-    int wide
-    int nsamples
-    int nsel
-    const int32_t* slot
-    int64_t nrows
-    int64_t lines
-    int64_t err_line
-    Py_ssize_t err_start
-    Py_ssize_t err_end
-    int64_t err_value
-
-
-cdef int gt_sample(GtState* g, char* o, const char* s, const char* e, int64_t nallele) noexcept nogil:
-    """Write one GT into ``o`` (ploidy bytes: alleles, -1 missing, -2 padding)."""
-    cdef int k = 0
-    cdef int64_t a
-    cdef unsigned int d
-    if s < e and (s[0] == 124 or s[0] == 47):
-        s += 1
-    if s >= e:
-        return ST_BAD_GT
-    while True:
-        if s < e and s[0] == 46:
-            a = -1
-            s += 1
-        else:
-            a = 0
-            if s >= e or <unsigned int>(<unsigned char>s[0] - 48) > 9:
-                return ST_BAD_GT
-            while s < e:
-                d = <unsigned char>s[0] - 48
-                if d > 9:
-                    break
-                if a < 1000000:
-                    a = a * 10 + d
-                s += 1
-            if a >= nallele:
-                a = -1   # beyond the record's alleles: missing, as in htslib
-            elif a > 127 and not g.wide:
-                g.err_value = a
-                return ST_ALLELE_RANGE
-            elif a > 32767:
-                return ST_BAD_GT
-        if k >= g.ploidy:
-            g.err_value = k + 1
-            return ST_PLOIDY
-        if g.wide:
-            (<int16_t*>o)[k] = <int16_t>a
-        else:
-            o[k] = <char>a
-        k += 1
-        if s >= e:
-            break
-        if s[0] != 124 and s[0] != 47:
-            return ST_BAD_GT
-        s += 1
-        # count what is left so the ploidy error names the size needed
-    return 0
-
-
-cdef int gt_line(GtState* g, const char* p, const char* le) noexcept nogil:
-    cdef const char* q = p
-    cdef const char* t
-    cdef const char* u
-    cdef char* row
-    cdef int nf = 0, i, st
-    cdef int64_t nallele = 1
-    cdef int item = 2 if g.wide else 1
-    cdef Py_ssize_t width = <Py_ssize_t>g.nsel * g.ploidy * item
-    cdef Py_ssize_t j
-    while True:
-        t = find(q, le, 9)
-        nf += 1
-        if nf == 5 and not is_dot(q, t):
-            u = q
-            while u < t:
-                nallele += 1
-                u = find(u, t, 44) + 1
-        if nf == 9 or t >= le:
-            break
-        q = t + 1
-    if nf < 8:
-        g.err_value = nf
-        return ST_FEW_COLUMNS
-    if buf_reserve(&g.out, width):
-        return ST_NOMEM
-    row = g.out.data + g.out.len
-    memset(row, -1, width)
-    g.out.len += width
-    g.nrows += 1
-    if nf < 9:
-        return 0
-    # q is the FORMAT column; GT, when present, must be its first key
-    t = find(q, le, 9)
-    u = find(q, t, 58)
-    if not (u - q == 2 and q[0] == 71 and q[1] == 84):
-        return 0
-    q = t + 1
-    for i in range(g.nsamples):
-        if q > le:
-            break
-        t = find(q, le, 9)
-        if g.slot[i] >= 0:
-            u = find(q, t, 58)
-            if g.wide:
-                for j in range(g.ploidy):
-                    (<int16_t*>row)[g.slot[i] * g.ploidy + j] = -2
-            else:
-                memset(row + g.slot[i] * g.ploidy, -2, g.ploidy)
-            st = gt_sample(g, row + g.slot[i] * g.ploidy * item, q, u, nallele)
-            if st:
-                g.err_start, g.err_end = q - p, u - p
-                return st
-        q = t + 1
-    return 0
-
-
-def gt_chunk(const uint8_t[::1] data, const int32_t[::1] slots, int nsel, int ploidy,
-             bint wide=False):
-    """Genotypes of whole lines: ``(status, nrows, lines, err_line, err_start, err_end,
-    err_value, Owned buffer rows x nsel x ploidy)`` of int8, or int16 when ``wide``."""
-    cdef GtState g
-    cdef Py_ssize_t n = data.shape[0]
-    cdef const char* base
-    cdef const char* p
-    cdef const char* end
-    cdef const char* eol
-    cdef const char* le
-    cdef int st = 0
-    memset(&g, 0, sizeof(GtState))
-    g.ploidy = ploidy
-    g.wide = wide
-    g.nsamples = slots.shape[0]
-    g.nsel = nsel
-    g.slot = &slots[0] if slots.shape[0] else NULL
-    if n:
-        base = <const char*>&data[0]
-        with nogil:
-            p = base
-            end = base + n
-            while p < end:
-                eol = <const char*>memchr(p, 10, end - p)
-                if eol == NULL:
-                    eol = end
-                le = eol
-                if le > p and le[-1] == 13:
-                    le -= 1
-                if le == p:
-                    st = ST_BLANK_LINE
-                    g.err_start = g.err_end = p - base
-                    g.err_line = g.lines
-                    break
-                if p[0] != 35:
-                    st = gt_line(&g, p, le)
-                    if st:
-                        g.err_line = g.lines
-                        g.err_start += p - base
-                        g.err_end += p - base
-                        if g.err_end <= g.err_start:
-                            g.err_start, g.err_end = p - base, le - base
-                        break
-                g.lines += 1
-                p = eol + 1
-    return (st, g.nrows, g.lines, g.err_line, g.err_start, g.err_end, g.err_value, take(&g.out))

@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from .. import _arrow
 from .._parsers import vcf as _k
+from .._parsers import vcf_gt as _kgt
 from ..errors import VcfFormatError
 from . import register
 from .base import FileFormat, FragmentSpec, Pushdown, Range
@@ -648,7 +649,7 @@ def genotype_array(source, samples=None, *, threads: int | None = None,
         for i, chunk in enumerate(group):
             while True:
                 p = state["ploidy"]
-                st, n, nl, eline, estart, eend, evalue, buf = _k.gt_chunk(chunk.data, slots, nsel,
+                st, n, nl, eline, estart, eend, evalue, buf = _kgt.gt_chunk(chunk.data, slots, nsel,
                                                                          p, wide)
                 if st == _k.Status.ST_PLOIDY:
                     with _pools_lock:
