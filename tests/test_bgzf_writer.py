@@ -352,6 +352,14 @@ def test_open_wb_and_ab(tmp_path, text):
     assert [len(d) for _, _, d in walk_blocks(path.read_bytes())] == [1000, 0, 2000, 0]
 
 
+def test_open_wb_with_index(tmp_path, text):
+    path = tmp_path / "i.gz"
+    with gf.bgzf.open(path, "wb", threads=2, level=1, index=True) as w:
+        w.write(text)
+    assert (tmp_path / "i.gz.gzi").read_bytes() == gf.bgzf.gzi_bytes(gf.bgzf.scan_file(path))
+    assert pysam_read(path) == text
+
+
 def test_open_ab_creates_the_file(tmp_path):
     path = tmp_path / "new.gz"
     with gf.bgzf.open(path, "ab", threads=1) as w:
