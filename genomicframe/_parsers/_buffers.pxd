@@ -37,8 +37,13 @@ cdef extern from *:
         b->cap = cap;
         return 0;
     }
+    #if defined(__GNUC__)
+    #define GF_UNLIKELY(x) __builtin_expect(!!(x), 0)
+    #else
+    #define GF_UNLIKELY(x) (x)
+    #endif
     GF_INLINE int gf_buf_reserve(gf_buf *b, Py_ssize_t extra) {
-        return (b->len + extra <= b->cap) ? 0 : gf_buf_grow(b, extra);
+        return GF_UNLIKELY(b->len + extra > b->cap) ? gf_buf_grow(b, extra) : 0;
     }
     GF_INLINE void gf_buf_free(gf_buf *b) {
         free(b->data);
@@ -49,7 +54,7 @@ cdef extern from *:
     GF_INLINE int gf_buf_bytes(gf_buf *b, const char *src, Py_ssize_t n) {
         char *d;
         Py_ssize_t i;
-        if (b->len + n > b->cap && gf_buf_grow(b, n)) return -1;
+        if (GF_UNLIKELY(b->len + n > b->cap) && gf_buf_grow(b, n)) return -1;
         d = b->data + b->len;
         if (n <= 16) { for (i = 0; i < n; i++) d[i] = src[i]; }
         else memcpy(d, src, (size_t)n);
