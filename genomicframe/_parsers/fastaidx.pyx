@@ -701,6 +701,25 @@ def starts_of(const int64_t[::1] ends, int64_t first=0):
     return out
 
 
+def rebased_names(const int64_t[::1] ends, int64_t first):
+    """``(starts, ends)`` of a batch of names, shifted so the batch's names start at 0."""
+    from array import array
+    cdef Py_ssize_t k, n = ends.shape[0]
+    a = array("q", bytes(8 * n))
+    b = array("q", bytes(8 * n))
+    cdef int64_t[::1] s = a
+    cdef int64_t[::1] e = b
+    for k in range(n):
+        e[k] = ends[k] - first
+        s[k] = e[k - 1] if k else 0
+    return a, b
+
+
+def rows_of(bytes rows):
+    """Row bytes (as copied from :meth:`FaiScanner.views`) as a 2-D int64 view."""
+    return memoryview(rows).cast("q", [len(rows) // (8 * NCOL_), NCOL_])
+
+
 def valid_mask(const int64_t[:, ::1] rows):
     """``bytearray`` with 1 for records that have a sequence line (they go in the .fai)."""
     cdef Py_ssize_t i, n = rows.shape[0]

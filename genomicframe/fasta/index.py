@@ -165,6 +165,9 @@ def _scan(path, threads, on_chunk):
 class _Collector:
     """Streams .fai/.loc lines and the .gfi names while the scan runs.
 
+    The main thread copies each batch of finished records out of the scanner
+    (whose buffers move as they grow); a writer thread formats and writes them,
+    so text formatting and file writes overlap the inflate and the scan.
     Header-only records are left out as they come; repeated names are only known
     at the end, when the text is rewritten in the (rare) case there are any.
     """
@@ -174,28 +177,52 @@ class _Collector:
         self.loc_fh = loc_fh
         self.gfi_fh = gfi_fh  # the names blob goes right after the .gfi header
         self.blob_len = 0
+        self._pending = []
+        self._pool = None
         if gfi_fh is not None:
             gfi_fh.write(b"\x00" * _gfi.HEADER.size)
+        if fai_fh is not None or gfi_fh is not None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="gf-index-writer")
 
     def __call__(self, scanner, lo, hi):
-        from .._parsers import fastaidx as K
-
-        if hi <= lo:
+        if hi <= lo or self._pool is None:
+            if hi > lo:
+                self.blob_len = scanner.views(lo, hi)[2][hi - lo - 1]
             return
-        rows, _, ends = scanner.views(lo, hi)
-        _, blob, _ = scanner.views(0, hi)
+        rows, names, ends = scanner.views(lo, hi)
         first = self.blob_len
         self.blob_len = ends[len(ends) - 1]
+        job = (bytes(rows), bytes(names), bytes(ends), first)
+        self._pending = [f for f in self._pending if not f.done() or f.result() or True]
+        self._pending.append(self._pool.submit(self._write, *job))
+
+    def _write(self, rows, names, ends, first):
+        from .._parsers import fastaidx as K
+
         if self.gfi_fh is not None:
-            self.gfi_fh.write(blob[first:self.blob_len])
+            self.gfi_fh.write(names)
         if self.fai_fh is None and self.loc_fh is None:
             return
-        st = K.starts_of(ends, first)
-        sel = _select(K.valid_mask(rows))
+        r = K.rows_of(rows)
+        st, en = K.rebased_names(memoryview(ends).cast("q"), first)
+        sel = _select(K.valid_mask(r))
         if self.fai_fh is not None:
-            self.fai_fh.write(K.format_index(blob, st, ends, rows, sel, 0))
+            self.fai_fh.write(K.format_index(names, st, en, r, sel, 0))
         if self.loc_fh is not None:
-            self.loc_fh.write(K.format_index(blob, st, ends, rows, sel, 1))
+            self.loc_fh.write(K.format_index(names, st, en, r, sel, 1))
+
+    def finish(self) -> None:
+        """Wait for the writer (re-raising its errors)."""
+        try:
+            for f in self._pending:
+                f.result()
+        finally:
+            self._pending = []
+            if self._pool is not None:
+                self._pool.shutdown()
+                self._pool = None
 
 
 def _select(mask) -> array:
@@ -273,7 +300,10 @@ def build_index(path, *, threads: int | None = None, loc: bool = False, write: b
     gfi_fh = open(tmp["gfi"], "wb") if write else None
     try:
         sink = _Collector(fai_fh, loc_fh, gfi_fh)
-        scanner, compression, coffs, usizes, data_size = _scan(path, threads, sink)
+        try:
+            scanner, compression, coffs, usizes, data_size = _scan(path, threads, sink)
+        finally:
+            sink.finish()
         result = _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, write,
                          duplicates, paths, tmp, K)
     finally:
