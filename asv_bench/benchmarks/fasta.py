@@ -170,7 +170,7 @@ class InflateNeededBlocks:
             u += isize
         wanted = set()
         with gf.FastaFile(path) as fa:
-            recs, entries = fa._lookup([n.encode() for n in _names(path, names)])
+            recs, entries, _, _ = fa._lookup([n.encode() for n in _names(path, names)])
             m = len(recs)
             s, e = array("q", bytes(8 * m)), array("q", [-1]) * m
             ub, ue = array("q", bytes(8 * m)), array("q", bytes(8 * m))

@@ -9,7 +9,7 @@ Nothing here allocates per record except the output buffers; no numpy needed.
 """
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, free, qsort
-from libc.string cimport memcmp, memcpy, memset
+from libc.string cimport memchr, memcmp, memcpy, memset
 from posix.mman cimport madvise, MADV_DONTNEED
 from genomicframe._parsers._namehash cimport name_hash
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
@@ -102,6 +102,7 @@ cdef class GfiView:
     cdef readonly int64_t n_keys, n_blocks
     cdef readonly int dir_bits
     cdef public bint mapped  # buf is a file mapping: passed key pages may be dropped
+    cdef public object owner  # the mmap object behind buf (None when not mapped)
 
     @property
     def buffer(self):
@@ -166,12 +167,14 @@ cdef class GfiView:
         return -1
 
     def lookup(self, list names):
-        """Resolve names -> ``(keys, entries)``.
+        """Resolve names -> ``(keys, entries, n_missing, n_special)``.
 
         ``keys`` (``array('q')``) holds the key number of every name (``bytes``),
         -1 when absent; ``entries`` is a copy of each found name's 48-byte table
         entry (zeros when absent), with the key number in place of the hash,
-        for :meth:`ranges`.  Queries are resolved in hash order, so the table is
+        for :meth:`ranges`; ``n_missing`` counts names not found, ``n_special``
+        names holding ``:`` or ``{`` (possible region strings).  Queries are
+        resolved in hash order, so the table is
         read front to back whatever the order of the request, and pages already
         passed are unmapped as the sweep goes.
         """
@@ -181,6 +184,7 @@ cdef class GfiView:
         entries = PyBytes_FromStringAndSize(NULL, m * sizeof(Key))
         cdef Key* ent = <Key*>PyBytes_AS_STRING(entries)
         cdef int64_t kk
+        cdef Py_ssize_t n_missing = 0, n_special = 0
         cdef object item
         cdef HashIdx* q = <HashIdx*>malloc((m + 1) * sizeof(HashIdx))
         cdef const char** ptr = <const char**>malloc((m + 1) * sizeof(char*))
@@ -197,6 +201,8 @@ cdef class GfiView:
                     raise TypeError("names must be bytes")
                 ptr[i] = PyBytes_AS_STRING(item)
                 ln[i] = PyBytes_GET_SIZE(item)
+                if ln[i] and (memchr(ptr[i], 58, ln[i]) != NULL or memchr(ptr[i], 123, ln[i]) != NULL):
+                    n_special += 1
             with nogil:
                 for i in range(m):
                     q[i].key = _hash(<const uint8_t*>ptr[i], ln[i])
@@ -210,13 +216,14 @@ cdef class GfiView:
                         ent[q[i].idx].hash = <uint64_t>kk
                     else:
                         memset(&ent[q[i].idx], 0, sizeof(Key))
+                        n_missing += 1
                     if self.mapped and (i & 1023) == 1023:
                         self._drop_passed(q[i].key)
         finally:
             free(q)
             free(ptr)
             free(ln)
-        return out, entries
+        return out, entries, n_missing, n_special
 
     def entries(self, const int64_t[::1] recs):
         """Copies of the table entries of key numbers ``recs`` (as :meth:`lookup` gives)."""

@@ -83,7 +83,6 @@ class FastaFile:
                               "kept in memory for this session", stacklevel=2)
                 source = build_index(self.path, threads=self.threads, write=False).gfi
         self._header, self._view = _gfi.open_view(source, self.path)
-        self._gfi_buffer = self._view.buffer
         self._fd = os.open(self.path, os.O_RDONLY)
 
     # -- resources -----------------------------------------------------------------------
@@ -135,10 +134,11 @@ class FastaFile:
         return self._view.record(r)[1]
 
     def _lookup(self, names: list):
-        """``(key numbers, entries)`` of names (bytes); see ``GfiView.lookup``."""
+        """``(key numbers, entries, n_missing, n_special)`` of names (bytes); see
+        ``GfiView.lookup``."""
         out = self._view.lookup(names)
         if len(names) > 256:
-            _gfi.release_pages(self._gfi_buffer)
+            _gfi.release_pages(self._view)
         return out
 
     # -- requests --------------------------------------------------------------------------
@@ -250,8 +250,8 @@ class FastaFile:
             keys = [q.encode("utf-8", "surrogateescape") for q in reqs]
         except AttributeError:  # not all str
             return None
-        recs, entries = self._lookup(keys)
-        if any(r < 0 for r in recs) or any(b":" in k or b"{" in k for k in keys):
+        recs, entries, n_missing, n_special = self._lookup(keys)
+        if n_missing or n_special:
             return None
         m = len(keys)
         return entries, array("q", bytes(8 * m)), array("q", [-1]) * m, keys

@@ -200,16 +200,26 @@ def open_view(source, data_path, *, check: bool = True):
                     f"index is older than its data file {os.fspath(data_path)}: rebuild it "
                     f"with `genomicframe index {os.fspath(data_path)}`", path=path)
     view = GfiView(buf, hdr.n_keys, hdr.dir_bits, hdr.n_blocks, *hdr.offsets)
-    view.mapped = isinstance(getattr(buf, "obj", None), mmap.mmap)
+    mapping = getattr(buf, "obj", None)
+    view.mapped = isinstance(mapping, mmap.mmap)
+    view.owner = mapping if view.mapped else None
     return hdr, view
 
 
-def release_pages(view_buffer) -> None:
+def _advise(mapping, advice, start=0, length=None) -> None:
+    if not isinstance(mapping, mmap.mmap) or not hasattr(mapping, "madvise"):
+        return
+    if length is None:
+        length = len(mapping) - start
+    a = start & ~(mmap.PAGESIZE - 1)
+    try:
+        mapping.madvise(advice, a, min(len(mapping) - a, length + start - a))
+    except (OSError, ValueError):
+        pass  # not supported here: the pages simply stay mapped
+
+
+def release_pages(view) -> None:
     """Unmap the pages a lookup touched (they stay in the page cache), so the
     retrieval that follows does not add its memory on top of them."""
-    obj = getattr(view_buffer, "obj", None)
-    if isinstance(obj, mmap.mmap) and hasattr(obj, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
-        try:
-            obj.madvise(mmap.MADV_DONTNEED)
-        except OSError:
-            pass
+    if hasattr(mmap, "MADV_DONTNEED"):
+        _advise(view.owner, mmap.MADV_DONTNEED)
