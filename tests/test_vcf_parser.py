@@ -233,6 +233,13 @@ def test_non_ascii_and_unknown_keys(tmp_path):
     assert r[0]["info"]["FLAGGY"] is None and r[0]["info"]["NS"] == 1
 
 
+def test_text_that_is_not_utf8_is_refused(tmp_path):
+    text = (HEADER + "chr1\t1\t.\tA\tG\t.\t.\tAA=x\n").encode() + \
+        b"chr1\t2\tcaf\xe9\tA\tG\t.\t.\t.\n"
+    with pytest.raises(VcfFormatError, match="not valid UTF-8"):
+        _table(_write(tmp_path, text))
+
+
 def test_float_parsing_matches_float32_of_strtod(tmp_path):
     rng = random.Random(3)
     texts = ["0", "-0", "1", "0.1", "1e-45", "3.4028235e38", "1e39", "-1e39", "nan", "inf",

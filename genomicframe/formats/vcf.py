@@ -389,6 +389,14 @@ def _value_array(kind: int, is_list: bool, b: dict) -> pa.Array:
     return leaf
 
 
+def _is_ascii(data) -> bool:
+    """True when ``data`` (a memoryview) is pure ASCII; checks the bytes object it views."""
+    obj = data.obj if isinstance(data, memoryview) else data
+    if isinstance(obj, (bytes, bytearray)):
+        return obj.isascii()
+    return bytes(data).isascii()
+
+
 class _Plan:
     """Everything decided once per read: the kernel Config and how to assemble batches."""
 
@@ -456,7 +464,17 @@ class _Plan:
             if r.status:
                 return _Result(r.status, r.lines, r.err_line, r.err_start, r.err_end,
                                r.err_value, i)
-        return _Result(lines=r.lines, payload=self.batch(r) if r.nrows else None)
+        if not r.nrows:
+            return _Result(lines=r.lines)
+        b = self.batch(r)
+        if not all(_is_ascii(c.data) for c in group):
+            try:  # Arrow strings must be UTF-8; only non-ASCII text needs the full check
+                b.validate(full=True)
+            except pa.ArrowInvalid:
+                raise VcfFormatError(
+                    "text is not valid UTF-8 (Arrow strings must be); convert the file, e.g. "
+                    "`iconv -f latin1 -t utf-8`", path=self.path) from None
+        return _Result(lines=r.lines, payload=b)
 
     def batch(self, r) -> pa.RecordBatch:
         n = r.nrows
