@@ -17,7 +17,7 @@ import pytest
 
 from conftest import real_data_dir
 from genomicframe.errors import BcfNotSupportedError, FormatError, VcfFormatError
-from genomicframe.formats import FragmentSpec, get
+from genomicframe.formats import get
 from genomicframe.formats.vcf import genotype_array
 
 _ROOT = real_data_dir()

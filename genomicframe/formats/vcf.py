@@ -43,7 +43,6 @@ __all__ = ["VcfFormat", "vcf_schema", "genotype_array", "whole_file_fragment", "
 COORDS = "0-based half-open"
 #: Arrow type of one sample's genotype
 GT_TYPE = pa.struct([pa.field("alleles", pa.list_(pa.int16())), pa.field("phased", pa.bool_())])
-_FIXED = ("chrom", "pos", "start", "end", "id", "ref", "alt", "qual", "filter")
 _ARROW = {"Integer": pa.int32(), "Float": pa.float32(), "Flag": pa.bool_(),
           "String": pa.string(), "Character": pa.string()}
 _KIND = {"Integer": _k.K_INT, "Float": _k.K_FLOAT, "Flag": _k.K_FLAG, "String": _k.K_STR,
@@ -364,7 +363,7 @@ def _valid(owned):
     return np.frombuffer(owned, dtype=np.bool_)
 
 
-def _leaf(kind: int, b: dict, n: int) -> pa.Array:
+def _leaf(kind: int, b: dict) -> pa.Array:
     if kind == _k.K_FLAG:
         return _arrow.booleans(np.frombuffer(b["vals"], dtype=np.bool_))
     if kind == _k.K_STR:
@@ -383,7 +382,7 @@ def _value_array(kind: int, is_list: bool, b: dict) -> pa.Array:
                                _arrow.primitive(np.frombuffer(b["vals"], dtype=np.int16)))
         phased = _arrow.booleans(np.frombuffer(b["phased"], dtype=np.bool_))
         return _arrow.structs({"alleles": alleles, "phased": phased}, valid=_valid(b["lvalid"]))
-    leaf = _leaf(kind, b, b["nleaf"])
+    leaf = _leaf(kind, b)
     if is_list:
         return _arrow.lists(_i32(b["loff"]), leaf, _valid(b["lvalid"]))
     return leaf
