@@ -490,3 +490,20 @@ def test_errors_are_genomicframe_errors():
     assert issubclass(FastaFormatError, GenomicFrameError)
     assert issubclass(FastaFormatError, ValueError)
     assert issubclass(InvalidRegionError, ValueError)
+
+
+def test_concatenated_bgzf_members(tmp_path):
+    """Two BGZF files glued together (an EOF marker block in the middle) index and fetch."""
+    a = make_fasta(40, seed=31, wrap=50, min_len=1)
+    b = make_fasta(40, seed=32, wrap=50, min_len=1).replace(b">rec_", b">other_")
+    src = tmp_path / "cat.fa.gz"
+    src.write_bytes(bgzip_bytes(a, 2500) + bgzip_bytes(b, 2500))
+    ref_path, ref_fai, err = pysam_faidx(src, tmp_path)
+    assert err is None
+    mine = ours(src, tmp_path)
+    build_index(mine, threads=2)
+    assert (mine.parent / "cat.fa.gz.fai").read_bytes() == ref_fai
+    names = [line.split(b"\t")[0].decode() for line in ref_fai.splitlines()]
+    with pysam.FastaFile(str(ref_path)) as ref, gf.FastaFile(mine, threads=2) as fa:
+        got = fa.fetch_many(names[::-1]).column("sequence").to_pylist()
+        assert got == [ref.fetch(n) for n in names[::-1]]
