@@ -541,3 +541,34 @@ def test_end_beyond_int32_is_honoured_whatever_the_columns(tmp_path):
     assert _table(path, columns=["end"]).column("end").to_pylist() == [3_000_000_000, 30]
     pd = Pushdown(ranges={"end": Range(2**31, True)})
     assert _table(path, columns=["pos", "info"], pushdown=pd).column("pos").to_pylist() == [10]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(LINES) - 1), st.integers(0, 400),
+                          st.sampled_from(list("\t;:,.=|/019-+eACGT<>[]*#\r\n")),
+                          st.sampled_from(["ins", "del", "sub"])), min_size=1, max_size=6))
+def test_mutated_lines_parse_or_raise(tmp_path_factory, edits):
+    """Damaged data lines give rows or a VcfFormatError, never a crash or another error."""
+    lines = list(LINES)
+    for i, at, ch, op in edits:
+        s = lines[i]
+        at = at % (len(s) + 1)
+        if op == "ins":
+            s = s[:at] + ch + s[at:]
+        elif op == "del":
+            s = s[:at] + s[at + 1:]
+        else:
+            s = s[:at] + ch + s[at + 1:]
+        lines[i] = s
+    path = _write(tmp_path_factory.mktemp("fuzz"), HEADER + "\n".join(lines) + "\n")
+    for threads in (1, 2):
+        try:
+            t = _table(path, threads=threads)
+        except VcfFormatError:
+            continue
+        t.validate(full=True)
+    try:
+        arr = genotype_array(path)
+    except VcfFormatError:
+        return
+    assert arr.ndim == 3 and arr.dtype == np.int8
