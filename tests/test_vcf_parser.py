@@ -572,3 +572,69 @@ def test_mutated_lines_parse_or_raise(tmp_path_factory, edits):
     except VcfFormatError:
         return
     assert arr.ndim == 3 and arr.dtype == np.int8
+
+
+# -- dataset integration ---------------------------------------------------------------------
+
+def _spy_options(monkeypatch):
+    seen = []
+    original = VcfFormat.read_batches
+
+    def spy(self, fragment, **kw):
+        seen.append((fragment.option("info_fields"), fragment.option("format_fields")))
+        return original(self, fragment, **kw)
+
+    monkeypatch.setattr(VcfFormat, "read_batches", spy)
+    return seen
+
+
+def test_child_projection_decodes_only_the_info_keys_a_scan_uses(tmp_path, monkeypatch):
+    import _vcfgen
+
+    assert VcfFormat.child_projection == {"info": "info_fields", "format": "format_fields"}
+    path = _vcfgen.write_vcf(tmp_path / "n.vcf.gz", _vcfgen.records(n=400))
+    full = gf.dataset(path).to_table()
+    flt = pc.field("info", "DP") > 10
+    want = full.filter(flt)
+    assert 0 < want.num_rows < full.num_rows
+    seen = _spy_options(monkeypatch)
+    got = gf.dataset(path).to_table(columns=["pos", "info.DP"], filter=flt)
+    assert seen and all(s == (("DP",), None) for s in seen)
+    assert got.column("pos").equals(want.column("pos"))
+    assert got.column(1).to_pylist() == [r["DP"] for r in want.column("info").to_pylist()]
+    # a scan that returns the whole struct decodes every key, whatever the filter uses
+    seen.clear()
+    got = gf.dataset(path).to_table(columns=["info"], filter=flt)
+    assert seen and all(s == (None, None) for s in seen)
+    assert got.column("info").equals(want.column("info"))
+
+
+def test_child_projection_narrows_format_keys(generated, monkeypatch):
+    path = generated["bgzf"]
+    full = gf.dataset(path).to_table()
+    seen = _spy_options(monkeypatch)
+    got = gf.dataset(path).to_table(columns=["pos", "format.DP"])
+    assert seen and all(s == (None, ("DP",)) for s in seen)
+    assert got.column(1).to_pylist() == [r["DP"] for r in full.column("format").to_pylist()]
+
+
+def test_range_pushdown_keeps_nan_as_range_contains_does(tmp_path):
+    """QUAL 'nan' is legal; NaN fails no comparison in Range.contains, so the parser keeps it
+    (the dataset layer's exact filter decides)."""
+    text = HEADER + "chr1\t1\t.\tA\tG\tnan\t.\tQ=1\n" \
+                    "chr1\t2\t.\tA\tG\t5\t.\tQ=1\n" \
+                    "chr1\t3\t.\tA\tG\t50\t.\tQ=1\n" \
+                    "chr1\t4\t.\tA\tG\t.\t.\tQ=1\n"
+    path = _write(tmp_path, text)
+    for rng in (Range(10, True), Range(hi=10, hi_inclusive=False), Range(0, False, 100, True)):
+        got = _table(path, columns=["pos", "qual"], pushdown=Pushdown(ranges={"qual": rng}))
+        quals = [float("nan"), 5.0, 50.0, None]
+        assert got.column("pos").to_pylist() == [i + 1 for i, q in enumerate(quals)
+                                                 if rng.contains(q)]
+        assert math.isnan(got.column("qual")[0].as_py())
+    # the full filter is still exact: NaN > 10 is false in Arrow
+    ds = gf.dataset(path)
+    assert ds.to_table(columns=["pos"], filter=pc.field("qual") > 10).column("pos") \
+        .to_pylist() == [3]
+    assert ds.to_table(columns=["pos"], filter=~(pc.field("qual") <= 10)).column("pos") \
+        .to_pylist() == [1, 3]

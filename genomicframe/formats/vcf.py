@@ -548,6 +548,9 @@ class VcfFormat(FileFormat):
     name = "vcf"
     suffixes = (".vcf",)
     pushdown_columns = frozenset({"chrom", "pos", "start", "end", "qual", "filter"})
+    #: struct column -> the option that limits its children (the dataset layer decodes only
+    #: the INFO/FORMAT keys a scan uses)
+    child_projection = {"info": "info_fields", "format": "format_fields"}
 
     def __init__(self, samples=None, info_fields=None, format_fields=None) -> None:
         self._defaults = {"samples": samples, "info_fields": info_fields,
