@@ -143,7 +143,12 @@ class FastaFile:
 
     # -- requests --------------------------------------------------------------------------
     def _resolve(self, requests, missing: str):
-        """Requests -> (recs, starts, ends, headers, labels) arrays/lists, dropping misses."""
+        """Requests -> ``(entries, starts, ends, headers)``, dropping (or refusing) misses.
+
+        ``entries`` holds one table entry per kept request (see ``GfiView.lookup``),
+        ``starts``/``ends`` 0-based half-open bounds (-1: to the end), ``headers``
+        the FASTA header of each (the request string, or NAME[:BEG-END]).
+        """
         if missing not in _MISSING:
             raise ValueError(f"missing must be one of {_MISSING}, got {missing!r}")
         if isinstance(requests, (str, bytes, tuple)):
@@ -233,15 +238,11 @@ class FastaFile:
             sp = spans[i]
             if sp is not None:
                 starts[j], ends[j] = sp
-            q = reqs[i]
-            if is_str[i]:
-                headers.append(keys[i])
-            elif sp is None:
+            if is_str[i] or sp is None:
                 headers.append(keys[i])
             else:
                 headers.append(keys[i] + b":%d-%d" % (sp[0] + 1, sp[1]) if sp[1] >= 0
                                else keys[i] + b":%d" % (sp[0] + 1))
-            del q
         return self._view.entries(out_recs), starts, ends, headers
 
     def _resolve_names(self, reqs):

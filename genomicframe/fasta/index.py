@@ -165,9 +165,9 @@ def _scan(path, threads, on_chunk):
 class _Collector:
     """Streams .fai/.loc lines and the .gfi names while the scan runs.
 
-    The main thread copies each batch of finished records out of the scanner
-    (whose buffers move as they grow); a writer thread formats and writes them,
-    so text formatting and file writes overlap the inflate and the scan.
+    The main thread formats each batch of finished records (and copies their
+    names out of the scanner, whose buffers move as they grow); a writer thread
+    writes them, so the file writes overlap the inflate and the scan.
     Header-only records are left out as they come; repeated names are only known
     at the end, when the text is rewritten in the (rare) case there are any.
     """
@@ -187,31 +187,33 @@ class _Collector:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="gf-index-writer")
 
     def __call__(self, scanner, lo, hi):
-        if hi <= lo or self._pool is None:
-            if hi > lo:
-                self.blob_len = scanner.views(lo, hi)[2][hi - lo - 1]
+        from .._parsers import fastaidx as K
+
+        if hi <= lo:
             return
         rows, names, ends = scanner.views(lo, hi)
         first = self.blob_len
         self.blob_len = ends[len(ends) - 1]
-        job = (bytes(rows), bytes(names), bytes(ends), first)
-        self._pending = [f for f in self._pending if not f.done() or f.result() or True]
-        self._pending.append(self._pool.submit(self._write, *job))
-
-    def _write(self, rows, names, ends, first):
-        from .._parsers import fastaidx as K
-
-        if self.gfi_fh is not None:
-            self.gfi_fh.write(names)
-        if self.fai_fh is None and self.loc_fh is None:
+        if self._pool is None:
             return
-        r = K.rows_of(rows)
-        st, en = K.rebased_names(memoryview(ends).cast("q"), first)
-        sel = _select(K.valid_mask(r))
-        if self.fai_fh is not None:
-            self.fai_fh.write(K.format_index(names, st, en, r, sel, 0))
-        if self.loc_fh is not None:
-            self.loc_fh.write(K.format_index(names, st, en, r, sel, 1))
+        fai = loc = None
+        if self.fai_fh is not None or self.loc_fh is not None:
+            st, en = K.rebased_names(ends, first)
+            sel = _select(K.valid_mask(rows))
+            if self.fai_fh is not None:
+                fai = K.format_index(names, st, en, rows, sel, 0)
+            if self.loc_fh is not None:
+                loc = K.format_index(names, st, en, rows, sel, 1)
+        blob = bytes(names) if self.gfi_fh is not None else None
+        self._pending.append(self._pool.submit(self._write, fai, loc, blob))
+
+    def _write(self, fai, loc, blob):
+        if blob is not None:
+            self.gfi_fh.write(blob)
+        if fai is not None:
+            self.fai_fh.write(fai)
+        if loc is not None:
+            self.loc_fh.write(loc)
 
     def finish(self) -> None:
         """Wait for the writer (re-raising its errors)."""
