@@ -236,6 +236,17 @@ cdef int _feed(ScanState* s, const uint8_t* p, Py_ssize_t n, int64_t base) noexc
     while i < n:
         st = s.state
         if st == S_SEQ_LINE:
+            if s.ll == 0 and s.line_len > 1 and i + s.line_len <= n \
+                    and p[i + s.line_len - 1] == 10 and gf_all_graph(p + i, s.line_len - 1):
+                # a full-width line of bases (the common case of wrapped files): one
+                # vectorised check finds no newline and no odd byte before its end
+                s.cl = s.line_len - 1
+                s.ll = s.line_len
+                i += s.line_len
+                if _end_line(s) < 0:
+                    s.err_off = base + i - 1
+                    return -1
+                continue
             q = <const uint8_t*>memchr(p + i, 10, n - i)
             end = n if q == NULL else q - p
             seg = end - i
