@@ -1,21 +1,104 @@
 # Checked number parsing over (start, end) byte ranges, shared by the text parsers.
 #
 # Integers: optional sign, then digits only; overflow is detected, not wrapped.
-# Floats: a fast exact path (Clinger: at most 19 significant digits and a
-# power of ten up to 1e22 give a correctly rounded double), else strtod on a
-# NUL-terminated copy.  The double is then rounded to float32, which is what
+# Floats: a fast exact path (Clinger: at most 19 digits and a power of ten up
+# to 1e22 give a correctly rounded double), else strtod on a NUL-terminated copy.  The double is then rounded to float32, which is what
 # htslib does (strtod, then a cast), so values round-trip the same way.
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport strtod
 from libc.string cimport memchr, memcpy
 
+# Digits eight at a time (SWAR): find how many of the next eight bytes are digits and
+# combine them with three multiplies; the fast float path is Clinger's (at most 19
+# digits and a power of ten up to 1e22 give a correctly rounded double).
 cdef extern from *:
     """
+    #include <string.h>
+    #include <stdint.h>
+    #ifndef GF_TEXT_NUM_H
+    #define GF_TEXT_NUM_H
     static const double GF_POW10[23] = {
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    static const uint64_t GF_IPOW10[9] = {
+        1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
+
+    /* How many of the 8 bytes at p are leading digits (0-8), their value in *val. */
+    static inline __attribute__((always_inline))
+    int gf_digits8(const char *p, uint64_t *val) {
+        uint64_t x, m;
+        int n;
+        memcpy(&x, p, 8);
+        m = ((x & 0xF0F0F0F0F0F0F0F0ULL) ^ 0x3030303030303030ULL)
+            | (((x + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) ^ 0x3030303030303030ULL);
+        n = m ? (__builtin_ctzll(m) >> 3) : 8;
+        if (n == 0) { *val = 0; return 0; }
+        x = (x << ((8 - n) * 8)) & 0x0F0F0F0F0F0F0F0FULL;
+        x = (x * 2561) >> 8;
+        x = ((x & 0x00FF00FF00FF00FFULL) * 6553601) >> 16;
+        *val = ((x & 0x0000FFFF0000FFFFULL) * 42949672960001ULL) >> 32;
+        return n;
+    }
+
+    /* The decimal digits at s (before e): returns their end; *val is exact while
+       *nd <= 19 (*nd counts every digit, leading zeros included). */
+    static inline __attribute__((always_inline))
+    const char *gf_digits(const char *s, const char *e, uint64_t *val, int *nd) {
+        uint64_t v = 0, w;
+        unsigned d;
+        int n, total = 0;
+        while (e - s >= 8) {
+            n = gf_digits8(s, &w);
+            v = v * GF_IPOW10[n] + w;
+            s += n;
+            total += n;
+            if (n < 8) { *val = v; *nd = total; return s; }
+        }
+        while (s < e && (d = (unsigned char)*s - 48u) <= 9) { v = v * 10 + d; s++; total++; }
+        *val = v;
+        *nd = total;
+        return s;
+    }
+
+    /* A plain decimal at s: [sign] digits [. digits] [e [sign] digits], correctly rounded
+       to double.  Returns its end, or NULL when strtod must decide (no digit, more than 19
+       digits, a large exponent, nan/inf, '.'). */
+    static inline const char *gf_fast_f64(const char *s, const char *e, double *out) {
+        uint64_t m, f;
+        int nd, nf = 0, neg = 0, ex = 0, eneg = 0;
+        unsigned d;
+        double v;
+        if (s < e && (*s == '-' || *s == '+')) { neg = *s == '-'; s++; }
+        s = gf_digits(s, e, &m, &nd);
+        if (s < e && *s == '.') {
+            s = gf_digits(s + 1, e, &f, &nf);
+            if (nd + nf > 19) return NULL;
+            m = m * (nf <= 8 ? GF_IPOW10[nf] : (uint64_t)GF_POW10[nf]) + f;
+        }
+        if (nd + nf == 0 || nd > 19) return NULL;
+        if (s < e && (*s | 32) == 'e') {
+            s++;
+            if (s < e && (*s == '-' || *s == '+')) { eneg = *s == '-'; s++; }
+            if (s >= e || (unsigned)((unsigned char)*s - 48u) > 9) return NULL;
+            while (s < e && (d = (unsigned char)*s - 48u) <= 9) {
+                if (ex < 10000) ex = ex * 10 + (int)d;
+                s++;
+            }
+            if (eneg) ex = -ex;
+        }
+        ex -= nf;
+        if (m == 0) v = 0.0;
+        else if (m > 9007199254740992ULL || ex < -22 || ex > 22) return NULL;
+        else if (ex >= 0) v = (double)m * GF_POW10[ex];
+        else v = (double)m / GF_POW10[-ex];
+        *out = neg ? -v : v;
+        return s;
+    }
+    #endif
     """
     const double GF_POW10[23]
+    const char* digits "gf_digits"(const char* s, const char* e, uint64_t* val, int* nd) noexcept nogil
+    const char* fast_f64 "gf_fast_f64"(const char* s, const char* e, double* out) noexcept nogil
 
 # Byte search in short fields: eight bytes at a time (SWAR), which beats both a
 # byte loop and a memchr call for the 2-100 byte fields of text formats.
@@ -92,81 +175,6 @@ cdef inline int parse_i64(const char* p, const char* e, int64_t* out) noexcept n
         p += 1
     out[0] = -<int64_t>v if neg else <int64_t>v
     return NUM_OK
-
-
-cdef inline const char* fast_f64(const char* p, const char* e, double* out) noexcept nogil:
-    """Scan a plain decimal number at ``p`` (up to the first byte that cannot continue it).
-
-    Returns where it stopped, with the correctly rounded value in ``out``; NULL
-    when the exact fast path does not apply (no digit, too many digits, a large
-    exponent, nan/inf): then :func:`parse_f64` must read the whole token."""
-    cdef const char* q = p
-    cdef bint neg = False
-    cdef uint64_t mant = 0
-    cdef int ndig = 0
-    cdef int exp10 = 0
-    cdef int eexp = 0
-    cdef bint eneg = False
-    cdef bint any_digit = False
-    cdef unsigned int d
-    cdef double v
-    if q < e and (q[0] == 45 or q[0] == 43):
-        neg = q[0] == 45
-        q += 1
-    while q < e:
-        d = <unsigned char>q[0] - 48
-        if d > 9:
-            break
-        any_digit = True
-        if ndig < 19:
-            if mant or d:
-                mant = mant * 10 + d
-                ndig += 1
-        else:
-            exp10 += 1
-        q += 1
-    if q < e and q[0] == 46:  # '.'
-        q += 1
-        while q < e:
-            d = <unsigned char>q[0] - 48
-            if d > 9:
-                break
-            any_digit = True
-            if ndig < 19:
-                if mant or d:
-                    mant = mant * 10 + d
-                    ndig += 1
-                exp10 -= 1
-            q += 1
-    if not any_digit or ndig >= 19 or mant >= (1ULL << 53):
-        return NULL
-    if q < e and (q[0] == 101 or q[0] == 69):  # 'e' 'E'
-        q += 1
-        if q < e and (q[0] == 45 or q[0] == 43):
-            eneg = q[0] == 45
-            q += 1
-        if q >= e or <unsigned int>(<unsigned char>q[0] - 48) > 9:
-            return NULL
-        while q < e:
-            d = <unsigned char>q[0] - 48
-            if d > 9:
-                break
-            if eexp < 100000:
-                eexp = eexp * 10 + d
-            q += 1
-        exp10 += -eexp if eneg else eexp
-    if mant == 0:
-        out[0] = -0.0 if neg else 0.0
-        return q
-    if exp10 < -22 or exp10 > 22:
-        return NULL
-    v = <double>mant
-    if exp10 >= 0:
-        v = v * GF_POW10[exp10]
-    else:
-        v = v / GF_POW10[-exp10]
-    out[0] = -v if neg else v
-    return q
 
 
 cdef inline int parse_f64(const char* p, const char* e, double* out) noexcept nogil:

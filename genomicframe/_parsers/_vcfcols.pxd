@@ -5,13 +5,13 @@
 # FORMAT the per-row offsets into samples.  Missing integers and floats are
 # stored as htslib's own sentinels (INT32_MIN, the float NaN 0x7F800001) and
 # turned into validity bitmaps in Python.
-from libc.stdint cimport uint8_t, int16_t, int32_t, int64_t, uint32_t
+from libc.stdint cimport uint8_t, int16_t, int32_t, int64_t, uint32_t, uint64_t
 from libc.string cimport memchr
 
 from genomicframe._parsers._buffers cimport (
-    Buf, buf_bytes, buf_u8, buf_i16, buf_i32, buf_f32)
+    Buf, buf_reserve, buf_bytes, buf_u8, buf_i16, buf_i32, buf_f32)
 from genomicframe._parsers._text cimport (
-    find, same, is_dot, parse_i64, parse_f32, fast_f64, NUM_OK, NUM_OVERFLOW)
+    find, same, is_dot, digits, parse_i64, parse_f32, fast_f64, NUM_OK, NUM_OVERFLOW)
 
 cdef extern from *:
     """
@@ -128,59 +128,100 @@ cdef inline const char* delim(const char* s, const char* e, char stop) noexcept 
     return s
 
 
-cdef inline int int_item(Col* c, const char** ps, const char* e, char stop) noexcept nogil:
-    """One integer (or '.') at ``*ps`` in a single pass; ``*ps`` moves to the delimiter."""
-    cdef const char* s = ps[0]
-    cdef bint neg = False
-    cdef int64_t v = 0
-    cdef int nd = 0
-    cdef unsigned int d
-    if s < e and s[0] == 46:
-        s += 1
+# The numeric value kernels reserve once per value (a text of n bytes holds at most
+# n // 2 + 1 comma-separated items), then store without per-item growth checks.
+
+cdef inline int int_values(Col* c, const char* s, const char* e, char stop,
+                           const char** endp) noexcept nogil:
+    """Integers (or '.') separated by ',' from ``s`` up to ``stop`` or ``e``.
+
+    Returns 0, -1 (out of memory) or 1 (not integers, or several for a scalar)."""
+    cdef Py_ssize_t n = e - s
+    cdef const char* q
+    cdef int32_t* out
+    cdef uint64_t v
+    cdef int nd, first = 1
+    cdef bint neg
+    if buf_reserve(&c.vals, (n // 2 + 1) * 4):
+        return -1
+    out = <int32_t*>(c.vals.data + c.vals.len)
+    while True:
+        if not first:
+            if not c.is_list:
+                endp[0] = s
+                return 1   # several values where the header says Number=1
+            s += 1
+        first = 0
+        neg = False
+        if s < e and (s[0] == 45 or s[0] == 43):
+            neg = s[0] == 45
+            s += 1
+            if s >= e or <unsigned int>(<unsigned char>s[0] - 48) > 9:
+                endp[0] = s
+                return 1
+        q = s
+        s = digits(s, e, &v, &nd)
+        if nd > 18:   # maybe past uint64: leading zeros or a huge number
+            while q < s and q[0] == 48:
+                q += 1
+            v = 1ULL << 40   # out of range: read as missing below
+            if s - q <= 10:
+                v = 0
+                while q < s:
+                    v = v * 10 + <unsigned char>q[0] - 48
+                    q += 1
+        elif nd == 0 and s < e and s[0] == 46:   # '.'
+            s += 1
         if s < e and s[0] != 44 and s[0] != stop:
+            endp[0] = s
             return 1
-        ps[0] = s
-        return leaf_null(c)
-    if s < e and (s[0] == 45 or s[0] == 43):
-        neg = s[0] == 45
-        s += 1
-        if s >= e or <unsigned int>(<unsigned char>s[0] - 48) > 9:
-            return 1
-    while s < e:
-        d = <unsigned char>s[0] - 48
-        if d > 9:
+        if nd == 0 or v > (2147483640ULL if neg else 2147483647ULL):
+            out[0] = MISSING_I32   # '.', empty, or an extreme value (htslib: missing)
+        else:
+            out[0] = -<int32_t>v if neg else <int32_t>v
+        out += 1
+        c.nleaf += 1
+        if s >= e or s[0] != 44:
             break
-        if nd < 18:
-            v = v * 10 + d
-        nd += 1
-        s += 1
-    if s < e and s[0] != 44 and s[0] != stop:
-        return 1
-    ps[0] = s
-    if nd == 0:
-        return leaf_null(c)
-    if neg:
-        v = -v
-    if nd > 10 or v > 2147483647 or v < INT32_MIN_VALID:
-        return leaf_null(c)   # htslib: extreme values are read as missing
-    c.nleaf += 1
-    return buf_i32(&c.vals, <int32_t>v)
+    c.vals.len = (<char*>out) - c.vals.data
+    endp[0] = s
+    return 0
 
 
-cdef inline int float_item(Col* c, const char** ps, const char* e, char stop) noexcept nogil:
-    """One float (or '.') at ``*ps``; ``*ps`` moves to the delimiter."""
-    cdef const char* s = ps[0]
+cdef inline int float_values(Col* c, const char* s, const char* e, char stop,
+                             const char** endp) noexcept nogil:
+    """Floats (or '.') separated by ',' from ``s`` up to ``stop`` or ``e``; rounded to
+    float32 from the correctly rounded double, as htslib does (strtod, then a cast)."""
+    cdef Py_ssize_t n = e - s
     cdef const char* q
     cdef double v
-    cdef int st
-    q = fast_f64(s, e, &v)
-    if q != NULL and (q >= e or q[0] == 44 or q[0] == stop):
-        ps[0] = q
-        c.nleaf += 1
-        return buf_f32(&c.vals, <float>v)
-    q = delim(s, e, stop)
-    ps[0] = q
-    return leaf(c, s, q)
+    cdef int first = 1, st
+    if buf_reserve(&c.vals, (n // 2 + 1) * 4):
+        return -1
+    while True:
+        if not first:
+            if not c.is_list:
+                endp[0] = s
+                return 1   # several values where the header says Number=1
+            s += 1
+        first = 0
+        q = fast_f64(s, e, &v)
+        if q != NULL and (q >= e or q[0] == 44 or q[0] == stop):
+            (<float*>(c.vals.data + c.vals.len))[0] = <float>v
+            c.vals.len += 4
+            c.nleaf += 1
+            s = q
+        else:   # '.', nan, inf, long or extreme numbers, or not a number
+            q = delim(s, e, stop)
+            st = leaf(c, s, q)
+            s = q
+            if st:
+                endp[0] = s
+                return st
+        if s >= e or s[0] != 44:
+            break
+    endp[0] = s
+    return 0
 
 
 cdef inline int value_to(Col* c, const char* s, const char* e, char stop, const char** endp) noexcept nogil:
@@ -190,38 +231,37 @@ cdef inline int value_to(Col* c, const char* s, const char* e, char stop, const 
     Returns 0, -1 (out of memory) or 1 (does not match the header)."""
     cdef const char* t
     cdef int st
-    if not c.is_list:
-        if c.kind == _K_STR or c.kind == _K_FLAG:
-            t = find(s, e, stop)
-            endp[0] = t
-            return leaf(c, s, t)
-        if c.kind == _K_INT:
-            st = int_item(c, &s, e, stop)
-        else:
-            st = float_item(c, &s, e, stop)
-        endp[0] = s
-        if st == 0 and s < e and s[0] == 44:
-            return 1   # several values where the header says Number=1
-        return st
-    if s >= e or s[0] == stop:
-        endp[0] = s
-        return close_list(c, 1)   # "KEY=" : an empty list (htslib)
-    while True:
-        if c.kind == _K_INT:
-            st = int_item(c, &s, e, stop)
-        elif c.kind == _K_FLOAT:
-            st = float_item(c, &s, e, stop)
-        else:
+    if c.kind == _K_INT:
+        if c.is_list and (s >= e or s[0] == stop):
+            endp[0] = s
+            return close_list(c, 1)   # "KEY=" : an empty list (htslib)
+        st = int_values(c, s, e, stop, endp)
+    elif c.kind == _K_FLOAT:
+        if c.is_list and (s >= e or s[0] == stop):
+            endp[0] = s
+            return close_list(c, 1)
+        st = float_values(c, s, e, stop, endp)
+    elif not c.is_list:
+        t = find(s, e, stop)
+        endp[0] = t
+        return leaf(c, s, t)
+    else:
+        if s >= e or s[0] == stop:
+            endp[0] = s
+            return close_list(c, 1)
+        while True:
             t = delim(s, e, stop)
             st = leaf(c, s, t)
             s = t
-        if st:
-            endp[0] = s
-            return st
-        if s >= e or s[0] != 44:
-            break
-        s += 1
-    endp[0] = s
+            if st:
+                endp[0] = s
+                return st
+            if s >= e or s[0] != 44:
+                break
+            s += 1
+        endp[0] = s
+    if st or not c.is_list:
+        return st
     return close_list(c, 1)
 
 

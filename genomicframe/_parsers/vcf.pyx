@@ -12,15 +12,15 @@ the line index in the chunk and the offending byte range, and the caller
 """
 import enum as _enum
 
-from libc.stdint cimport uint8_t, int32_t, int64_t
-from libc.stdlib cimport calloc, free
+from libc.stdint cimport uint8_t, int32_t, int64_t, uint32_t
+from libc.stdlib cimport calloc, malloc, free
 from libc.string cimport memchr, memcmp, memset
 
 from genomicframe._parsers._buffers cimport (
     Buf, buf_reserve, buf_free, buf_bytes, buf_u8, buf_i32, buf_i64, buf_f32)
 from genomicframe._parsers._owned cimport Owned, take
 from genomicframe._parsers._text cimport (
-    find, swar_find, same, is_dot, parse_i64, parse_f64, NUM_OK)
+    find, swar_find, find2, same, is_dot, parse_i64, parse_f64, NUM_OK)
 from genomicframe._parsers._vcfcols cimport *
 
 # -- public constants (mirrored by name in genomicframe/formats/vcf.py) ------------------------
@@ -83,6 +83,8 @@ cdef struct Cfg:
     int end_col           # INFO column of END when it is decoded anyway (no end pushdown), or -1
     int ninfo
     KeySpec* info
+    int32_t* htab         # open-addressing table: INFO key hash -> column + 1 (0: empty)
+    uint32_t hmask
     int nfmt
     KeySpec* fmt
     int nsamples
@@ -151,6 +153,7 @@ cdef class Config:
             raise MemoryError()
         for i, (key, kind, is_list) in enumerate(info):
             self._spec(&self.c.info[i], key, kind, is_list)
+        self._hash_info()
         for i, (key, kind, is_list) in enumerate(fmt):
             self._spec(&self.c.fmt[i], key, kind, is_list)
         self.c.nsel = 0
@@ -174,6 +177,22 @@ cdef class Config:
         s.kind = kind
         s.is_list = is_list
 
+    cdef int _hash_info(self) except -1:
+        cdef uint32_t size = 16, h
+        cdef int i
+        while size < 4 * <uint32_t>self.c.ninfo:
+            size *= 2
+        self.c.hmask = size - 1
+        self.c.htab = <int32_t*>calloc(size, sizeof(int32_t))
+        if self.c.htab == NULL:
+            raise MemoryError()
+        for i in range(self.c.ninfo):
+            h = key_hash(self.c.info[i].key, self.c.info[i].key + self.c.info[i].keylen)
+            while self.c.htab[h & self.c.hmask]:
+                h += 1
+            self.c.htab[h & self.c.hmask] = i + 1
+        return 0
+
     cdef int _strings(self, values, const char*** ptrs, int** lens) except -1:
         cdef int i, n = len(values)
         ptrs[0] = <const char**>calloc(max(1, n), sizeof(char*))
@@ -188,6 +207,7 @@ cdef class Config:
 
     def __dealloc__(self):
         free(self.c.info)
+        free(self.c.htab)
         free(self.c.fmt)
         free(self.c.slot)
         free(self.c.chrom)
@@ -220,7 +240,8 @@ cdef class Parsed:
     cdef Buf fmt_map     # int32: FORMAT key position -> column (or -1)
     cdef int fmt_nkeys
     cdef int fmt_gt      # position of GT in FORMAT or -1
-    cdef int hints[32]   # INFO column of the k-th key of the previous row
+    cdef int* succ       # INFO column seen after column j - 1 (succ[0]: first key)
+    cdef const char* line   # the line being parsed (error offsets)
 
     def __cinit__(self, Config cfg):
         cdef int i
@@ -248,11 +269,15 @@ cdef class Parsed:
             raise MemoryError()
         self.last_chrom_ok = -1
         self.fmt_nkeys = -1
-        for i in range(32):
-            self.hints[i] = -1
+        self.succ = <int*>malloc((cfg.c.ninfo + 1) * sizeof(int))
+        if self.succ == NULL:
+            raise MemoryError()
+        for i in range(cfg.c.ninfo + 1):
+            self.succ[i] = -1
 
     def __dealloc__(self):
         cdef int i
+        free(self.succ)
         if self.cols != NULL:
             for i in range(self.ncols):
                 buf_free(&self.cols[i].vals)
@@ -537,18 +562,81 @@ cdef bint filter_pass(Cfg* c, const char* s, const char* e) noexcept nogil:
         s = t + 1
 
 
-cdef inline int lookup_info(Parsed r, int pos, const char* k, Py_ssize_t n) noexcept nogil:
-    """INFO column of key [k, k+n) (-1 if not requested); rows usually repeat the key order
-    of the previous row, so the column found for the same position is tried first."""
-    cdef Cfg* c = r.c
-    cdef int j, h = r.hints[pos & 31]
-    if h >= 0 and c.info[h].keylen == n and same(c.info[h].key, k, n):
-        return h
-    for j in range(c.ninfo):
+cdef inline uint32_t key_hash(const char* k, const char* e) noexcept nogil:
+    """FNV-1a over an INFO key."""
+    cdef uint32_t h = 2166136261u
+    while k < e:
+        h = (h ^ <unsigned char>k[0]) * 16777619u
+        k += 1
+    return h
+
+
+cdef inline int lookup_info(Cfg* c, const char* k, const char* e) noexcept nogil:
+    """INFO column of key [k, e), or -1 when it is not decoded."""
+    cdef uint32_t h = key_hash(k, e)
+    cdef int j
+    cdef Py_ssize_t n = e - k
+    while True:
+        j = c.htab[h & c.hmask] - 1
+        if j < 0:
+            return -1
         if c.info[j].keylen == n and same(c.info[j].key, k, n):
-            r.hints[pos & 31] = j
             return j
-    return -1
+        h += 1
+
+
+cdef int info_row(Parsed r, const char* q, const char* e7, int64_t row) noexcept nogil:
+    """Decode the INFO column [q, e7) of row ``row`` into the requested INFO columns.
+
+    Rows usually repeat the key order of earlier rows, so the column that followed
+    the previous key last time is tried first (``succ``); else the key is hashed."""
+    cdef Cfg* c = r.c
+    cdef const char* ks
+    cdef const char* t
+    cdef int j, st, prev = 0
+    cdef Py_ssize_t kl
+    cdef Col* col
+    if is_dot(q, e7):
+        return 0
+    while q < e7:
+        ks = q
+        j = r.succ[prev]
+        if j >= 0:
+            kl = c.info[j].keylen
+            if e7 - q >= kl and same(c.info[j].key, q, kl) and (
+                    e7 - q == kl or q[kl] == 61 or q[kl] == 59):
+                q += kl
+            else:
+                j = -2
+        if j < 0:
+            q = find2(q, e7, 61, 59)   # '=' ';'
+            j = lookup_info(c, ks, q)
+            if j >= 0:
+                r.succ[prev] = j
+        if j >= 0:
+            prev = j + 1
+            col = &r.cols[j]
+            if col.stamp != row:
+                col.stamp = row
+                if q < e7 and q[0] == 61:
+                    st = value_to(col, q + 1, e7, 59, &q)
+                elif col.kind == _K_FLAG:
+                    st = leaf(col, q, q)
+                else:
+                    st = missing(col)
+                if st:
+                    if st == 1:
+                        t = find(q, e7, 59)
+                        r.err_start, r.err_end = ks - r.line, t - r.line
+                        r.err_value = j
+                        return ST_BAD_INFO
+                    return ST_NOMEM
+            elif q < e7 and q[0] == 61:   # a repeated key: the first one counts
+                q = swar_find(q, e7, 59)
+        elif q < e7 and q[0] == 61:
+            q = swar_find(q, e7, 59)
+        q += 1
+    return 0
 
 
 cdef int parse_line(Parsed r, const char* p, const char* le) noexcept nogil:
@@ -637,46 +725,10 @@ cdef int parse_line(Parsed r, const char* p, const char* le) noexcept nogil:
                                         fs[6], fe[6], 59):
         return ST_NOMEM
     if c.ninfo:
-        q = fs[7]
-        e7 = fe[7]
-        if not is_dot(q, e7):
-            kpos = 0
-            while q < e7:
-                ks = q
-                # rows usually repeat the previous row's key order: try that key first
-                j = r.hints[kpos & 31]
-                if j >= 0 and q + c.info[j].keylen <= e7 and same(c.info[j].key, q,
-                                                                  c.info[j].keylen):
-                    q += c.info[j].keylen
-                    if q < e7 and q[0] != 61 and q[0] != 59:
-                        j = -2
-                else:
-                    j = -2
-                if j == -2:
-                    q = ks
-                    while q < e7 and q[0] != 61 and q[0] != 59:   # '=' ';'
-                        q += 1
-                    j = lookup_info(r, kpos, ks, q - ks)
-                kpos += 1
-                if j >= 0 and r.cols[j].stamp != row:
-                    col = &r.cols[j]
-                    col.stamp = row
-                    if q < e7 and q[0] == 61:
-                        st = value_to(col, q + 1, e7, 59, &q)
-                    elif col.kind == _K_FLAG:
-                        st = leaf(col, q, q)
-                    else:
-                        st = missing(col)
-                    if st == 1:
-                        t = find(q, e7, 59)
-                        r.err_start, r.err_end = ks - p, t - p
-                        r.err_value = j
-                        return ST_BAD_INFO
-                    if st:
-                        return ST_NOMEM
-                elif q < e7 and q[0] == 61:
-                    q = find(q, e7, 59)
-                q += 1
+        r.line = p
+        st = info_row(r, fs[7], fe[7], row)
+        if st:
+            return st
         for j in range(c.ninfo):
             if r.cols[j].stamp != row:
                 if missing(&r.cols[j]):
