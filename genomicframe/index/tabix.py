@@ -10,7 +10,10 @@ per-bin lowest offset (``loffset``) instead, and keeps the tabix header
 iterator visits: the chunks of every bin that can overlap the region, minus
 those that end before the first record that can overlap it (found through the
 linear index / ``loffset``) and those that start after the first record known
-to start past the region.  Chunks are merged, so each record is listed once.
+to start past the region.  For tabix the lower bound is also taken from the
+linear index at the region's first window (as htslib before 1.10 did), which
+is never looser and often much tighter.  Chunks are merged, so each record is
+listed once.
 
 All coordinates are 0-based, half-open.
 
@@ -172,7 +175,13 @@ class TabixIndex:
             first_sibling = (binning.parent_bin(b) << 3) + 1
             b = b - 1 if b > first_sibling else binning.parent_bin(b)
         i = ref._find(b)
-        return int(ref.loff[i]) if i >= 0 else 0
+        lo = int(ref.loff[i]) if i >= 0 else 0
+        if len(ref.linear):
+            # tabix: the linear index at the region's own window is a tighter bound than the
+            # bin htslib walks to (that bin may start megabases earlier after htslib folded
+            # small bins into their parents); every record overlapping ``beg`` lies after it
+            lo = max(lo, int(ref.linear[min(beg >> self.min_shift, len(ref.linear) - 1)]))
+        return lo
 
     def _max_offset(self, ref: RefIndex, end: int) -> int:
         """An offset at or after which every record starts at or past ``end``."""
