@@ -6,14 +6,14 @@ carries a linear index; a ``.csi`` stores its binning parameters and a
 per-bin lowest offset (``loffset``) instead, and keeps the tabix header
 (columns, comment character, sequence names) in its auxiliary field.
 
-:meth:`TabixIndex.query` returns the same candidate records htslib's
-iterator visits: the chunks of every bin that can overlap the region, minus
+:meth:`TabixIndex.query` follows htslib's iterator: the chunks of every bin that can overlap the region, minus
 those that end before the first record that can overlap it (found through the
 linear index / ``loffset``) and those that start after the first record known
 to start past the region.  For tabix the lower bound is also taken from the
 linear index at the region's first window (as htslib before 1.10 did), which
-is never looser and often much tighter.  Chunks are merged, so each record is
-listed once.
+is never looser and often much tighter, so the candidates are htslib's or
+fewer, and always include every overlapping record.  Chunks are merged, so
+each record is listed once.
 
 All coordinates are 0-based, half-open.
 
