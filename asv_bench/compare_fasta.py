@@ -130,7 +130,8 @@ def _fetch_rows(ctx: Context, gz: str, plain: str, work: str, label: str) -> lis
         import Bio  # noqa: F401  (pyfaidx reads BGZF through Biopython)
         pf, pf_note = _copy(gz, work, "pf"), "BGZF"
     except ImportError:
-        pf, pf_note = _copy(plain, work, "pf"), "reads the uncompressed file (no Biopython for BGZF)"
+        pf = _copy(plain, work, "pf")
+        pf_note = "reads the uncompressed file (no Biopython for BGZF)"
     if have_pyfaidx:
         subprocess.run([sys.executable, "-c", "import sys, pyfaidx; pyfaidx.Fasta(sys.argv[1])",
                         pf], check=True)

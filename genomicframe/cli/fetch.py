@@ -5,7 +5,6 @@ FASTA output is byte-identical to ``samtools faidx -r`` for the same requests.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 HELP = "fetch records or regions by name from a FASTA file (plain or BGZF), as samtools faidx -r"

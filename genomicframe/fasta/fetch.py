@@ -130,7 +130,10 @@ def _payload(blk: memoryview, path, coffset: int) -> memoryview:
 
 
 def _run_task(fd, path, view, task, need, order, ubeg, uend, want, got, raw):
-    """Worker: read, inflate and extract one task -> (buffer, blocks, partial, inflated bytes, read bytes)."""
+    """Worker: read, inflate and extract one task.
+
+    Returns ``(buffer, blocks, partial blocks, inflated bytes, read bytes)``.
+    """
     from .._parsers.fastafetch import extract
 
     b0, b1, p0, p1 = task
