@@ -365,6 +365,14 @@ def _load() -> str:
         return "unknown"
 
 
+def _wait_idle(timeout: float, ctx: Context, threshold: float = 0.5) -> None:
+    deadline = time.monotonic() + timeout
+    while os.getloadavg()[0] >= threshold and time.monotonic() < deadline:
+        time.sleep(5)
+    if os.getloadavg()[0] >= threshold:
+        ctx.log(f"still busy after {timeout:g} s (load {os.getloadavg()[0]:.2f}); running anyway")
+
+
 # -- driver ---------------------------------------------------------------------------------------
 def available_topics() -> list[str]:
     found = [os.path.basename(p)[len("compare_"):-3]
@@ -392,6 +400,9 @@ def main(argv=None) -> int:
                    help="small: quick check; full: the sizes DESIGN.md quotes (default small)")
     p.add_argument("--repeat", type=int, default=5, help="runs per contender, best kept (5)")
     p.add_argument("--json", metavar="PATH", help="also write rows and checks as JSON")
+    p.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
+                   help="before each topic, wait up to SECONDS for the 1-minute load "
+                        "average to fall below 0.5 (shared machines)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     args = p.parse_args(argv)
     if args.repeat < 1:
@@ -416,6 +427,8 @@ def main(argv=None) -> int:
             print(f"\n## {topic}\n\n(skipped: asv_bench/compare_{topic}.py does not exist yet)")
             continue
         ctx = Context(size=args.size, repeat=args.repeat, verbose=not args.quiet)
+        if args.wait_idle > 0:
+            _wait_idle(args.wait_idle, ctx)
         print(f"\n## {topic}\n\n(load average {_load()} at start)\n", flush=True)
         try:
             rows = mod.run(ctx)
