@@ -40,7 +40,7 @@ def index_paths(path) -> dict:
 
 def gzip_advice(path) -> str:
     p = os.fspath(path)
-    return (f"{p} is plain gzip, which cannot be read at random; recompress it as BGZF: "
+    return ("this file is plain gzip, which cannot be read at random; recompress it as BGZF: "
             f"`genomicframe bgzip -dc {p} | genomicframe bgzip -c > OUT.fa.gz` "
             f"(or `zcat {p} | bgzip > OUT.fa.gz`)")
 
