@@ -638,3 +638,118 @@ def test_range_pushdown_keeps_nan_as_range_contains_does(tmp_path):
         .to_pylist() == [3]
     assert ds.to_table(columns=["pos"], filter=~(pc.field("qual") <= 10)).column("pos") \
         .to_pylist() == [1, 3]
+
+
+# -- fast paths: INFO key matching, number parsing -------------------------------------------
+
+_KEYS = {"A": "Integer", "AB": "Integer", "ABC": "Float", "ABCD": "Integer", "ABCE": "String",
+         "ABCDEFG": "Integer", "AF_AFR": "Float",
+         "ABCDEFGH": "Float", "AF": "Float", "AF_EAS": "Float", "X": "String", "F": "Flag"}
+
+
+def _keys_header():
+    lines = ["##fileformat=VCFv4.3"]
+    for k, t in _KEYS.items():
+        num = "0" if t == "Flag" else "1"
+        lines.append(f'##INFO=<ID={k},Number={num},Type={t},Description="k">')
+    lines.append("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO")
+    return "\n".join(lines) + "\n"
+
+
+_rows_of_items = st.lists(
+    st.lists(st.tuples(st.sampled_from(sorted(_KEYS) + ["AFX", "Z"]), st.integers(0, 999)),
+             max_size=8, unique_by=lambda kv: kv[0]),
+    min_size=1, max_size=12)
+
+
+@settings(max_examples=80, deadline=None)
+@given(rows=_rows_of_items, subset=st.one_of(st.none(), st.lists(st.sampled_from(sorted(_KEYS)),
+                                                                   min_size=1, unique=True)))
+def test_info_keys_in_any_order_and_with_shared_prefixes(tmp_path_factory, rows, subset):
+    """Rows change their key order and use keys that share prefixes; the key of the
+    previous row's order must never be taken for a similar one (and skipped keys stay
+    skipped when only some are decoded)."""
+    lines = []
+    for i, items in enumerate(rows):
+        parts = []
+        for k, v in items:
+            parts.append(k if _KEYS.get(k) == "Flag" else f"{k}={v}")
+        lines.append(f"chr1\t{i + 1}\t.\tA\tG\t.\t.\t{';'.join(parts) or '.'}")
+    path = _write(tmp_path_factory.mktemp("keys"), _keys_header() + "\n".join(lines) + "\n")
+    got = [r["info"] for r in _rows(path, info_fields=subset)]
+    for items, info in zip(rows, got):
+        want = {}
+        for k in (subset or _KEYS):
+            t = _KEYS[k]
+            v = dict(items).get(k)
+            if t == "Flag":
+                want[k] = k in dict(items)
+            elif v is None:
+                want[k] = None
+            else:
+                want[k] = str(v) if t == "String" else (float(v) if t == "Float" else v)
+        got_known = {k: info[k] for k in want}
+        assert got_known == want
+
+
+_float_texts = st.one_of(
+    st.floats(width=32, allow_nan=False, allow_infinity=False).map(repr),
+    st.floats(width=32, allow_nan=False, allow_infinity=False).map(lambda x: "%g" % x),
+    st.floats(width=32, allow_nan=False, allow_infinity=False).map(lambda x: "%.3f" % x),
+    st.floats(width=32, allow_nan=False, allow_infinity=False).map(lambda x: "%.9e" % x),
+    st.floats(width=32, allow_nan=False, allow_infinity=False).map(lambda x: "%.17g" % x),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.tuples(st.integers(0, 10**12), st.integers(0, 25), st.integers(-40, 40)).map(
+        lambda t: f"{str(t[0])[:max(1, len(str(t[0])) - t[1] % 8)]}.{str(t[0])[-(t[1] % 8):]}"
+                  f"e{t[2]}"),
+    st.text("0123456789", min_size=1, max_size=24).map(lambda d: "0." + d),
+    st.text("0123456789", min_size=1, max_size=24))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_float_texts, min_size=1, max_size=20))
+def test_float_fast_path_rounds_like_float32_of_strtod(tmp_path_factory, texts):
+    """The eight-digits-at-a-time float parser (and its strtod fallback) gives exactly
+    ``np.float32(float(text))`` for QUAL, scalar and list INFO floats."""
+    lines = [f"chr1\t{i + 1}\t.\tA\tG,T\t{t}\t.\tQ={t};AF={t},{t}" for i, t in enumerate(texts)]
+    t = _table(_write(tmp_path_factory.mktemp("floats"), HEADER + "\n".join(lines) + "\n"),
+               samples=())
+    with np.errstate(over="ignore"):
+        want = np.array([np.float32(float(x)) for x in texts], dtype=np.float32)
+    info = t.column("info").to_pylist()
+    cols = [t.column("qual").to_numpy(zero_copy_only=False),
+            np.array([i["Q"] for i in info], dtype=np.float32),
+            np.array([i["AF"][0] for i in info], dtype=np.float32),
+            np.array([i["AF"][1] for i in info], dtype=np.float32)]
+    for col in cols:
+        assert np.array_equal(col.view(np.uint32), want.view(np.uint32)), \
+            [(texts[i], col[i], want[i]) for i in np.flatnonzero(col.view(np.uint32)
+                                                                 != want.view(np.uint32))]
+
+
+@pytest.mark.parametrize("text, want", [
+    ("0", 0), ("-0", 0), ("+7", 7), ("12345678", 12345678), ("123456789", 123456789),
+    ("2147483647", 2147483647), ("2147483648", None), ("-2147483640", -2147483640),
+    ("-2147483641", None), ("-2147483648", None), ("99999999999999999999", None),
+    ("0000000000000000000000012", 12), ("00000000000000000002147483648", None),
+    ("00000000", 0), ("000000001", 1), (".", None), ("", None)])
+def test_integer_edge_cases(tmp_path, text, want):
+    """INT32 limits (htslib reads its reserved values and overflows as missing), leading
+    zeros past 19 digits, eight-digit boundaries of the SWAR digit parser."""
+    second = text + "5" if text not in (".", "") else "5"
+    body = f"chr1\t1\t.\tA\tG\t.\t.\tNS={text};AD={text},{second}\n"
+    info = _rows(_write(tmp_path, HEADER + body), samples=())[0]["info"]
+    assert info["NS"] == want
+    tail = int(second)
+    if not -2147483640 <= tail <= 2147483647:
+        tail = None
+    assert info["AD"] == [want, tail]
+
+
+@pytest.mark.parametrize("text", ["1x", "--1", "+", "1.5", "1e3", ".5", "12345678x", "0x10",
+                                  "123456789012.", "1-"])
+def test_integer_garbage_is_an_error_with_the_line(tmp_path, text):
+    body = "chr1\t1\t.\tA\tG\t.\t.\tNS=1\n" f"chr1\t2\t.\tA\tG\t.\t.\tNS={text}\n"
+    with pytest.raises(VcfFormatError, match="line 2[0-9]") as ei:
+        _table(_write(tmp_path, HEADER + body), samples=())
+    assert "NS" in str(ei.value)

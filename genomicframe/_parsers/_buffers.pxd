@@ -61,6 +61,15 @@ cdef extern from *:
         b->len += n;
         return 0;
     }
+    /* Append n bytes from src when up to 16 bytes from src may be read (src + 16 <= limit
+       or n > 16): short text is copied with one fixed-size (branch-free) 16-byte copy. */
+    GF_INLINE int gf_buf_text(gf_buf *b, const char *src, Py_ssize_t n, const char *limit) {
+        if (GF_UNLIKELY(b->len + n + 16 > b->cap) && gf_buf_grow(b, n + 16)) return -1;
+        if (n <= 16 && limit - src >= 16) memcpy(b->data + b->len, src, 16);
+        else memcpy(b->data + b->len, src, (size_t)n);
+        b->len += n;
+        return 0;
+    }
     #define GF_BUF_PUT(name, type)                                              \\
         GF_INLINE int name(gf_buf *b, type v) {                                 \\
             if (b->len + (Py_ssize_t)sizeof(type) > b->cap                      \\
@@ -84,6 +93,7 @@ cdef extern from *:
     int buf_reserve "gf_buf_reserve"(Buf* b, Py_ssize_t extra) noexcept nogil
     void buf_free "gf_buf_free"(Buf* b) noexcept nogil
     int buf_bytes "gf_buf_bytes"(Buf* b, const char* src, Py_ssize_t n) noexcept nogil
+    int buf_text "gf_buf_text"(Buf* b, const char* src, Py_ssize_t n, const char* limit) noexcept nogil
     int buf_u8 "gf_buf_u8"(Buf* b, uint8_t v) noexcept nogil
     int buf_i16 "gf_buf_i16"(Buf* b, int16_t v) noexcept nogil
     int buf_i32 "gf_buf_i32"(Buf* b, int32_t v) noexcept nogil

@@ -12,12 +12,12 @@ the line index in the chunk and the offending byte range, and the caller
 """
 import enum as _enum
 
-from libc.stdint cimport uint8_t, int32_t, int64_t, uint32_t
+from libc.stdint cimport uint8_t, int32_t, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, malloc, free
-from libc.string cimport memchr, memcmp, memset
+from libc.string cimport memchr, memcmp, memcpy, memset
 
 from genomicframe._parsers._buffers cimport (
-    Buf, buf_reserve, buf_free, buf_bytes, buf_u8, buf_i32, buf_i64, buf_f32)
+    Buf, buf_reserve, buf_free, buf_bytes, buf_text, buf_u8, buf_i32, buf_i64, buf_f32)
 from genomicframe._parsers._owned cimport Owned, take
 from genomicframe._parsers._text cimport (
     find, swar_find, find2, same, is_dot, parse_i64, parse_f64, NUM_OK)
@@ -74,6 +74,8 @@ cdef struct KeySpec:
     int keylen
     int kind
     int is_list
+    uint64_t eq           # "KEY=" as 8 little-endian bytes (keys up to 7 bytes), and
+    uint64_t eqmask       # the mask of its bytes (0: compare bytewise)
 
 
 cdef struct Cfg:
@@ -81,7 +83,8 @@ cdef struct Cfg:
     int need_end
     int has_end           # the header knows INFO/END (as an Integer)
     int end_col           # INFO column of END when it is decoded anyway (no end pushdown), or -1
-    int ninfo
+    int ninfo             # INFO keys decoded: info[0:ninfo]
+    int nkeys             # and keys known to be skipped: info[ninfo:nkeys]
     KeySpec* info
     int32_t* htab         # open-addressing table: INFO key hash -> column + 1 (0: empty)
     uint32_t hmask
@@ -133,18 +136,21 @@ cdef class Config:
 
     def __init__(self, int want, bint need_end, list info, list fmt, int nsamples,
                  slots, chroms=None, filters=None, pos=None, start=None, end=None,
-                 qual=None, bint has_end=True, int end_col=-1):
+                 qual=None, bint has_end=True, int end_col=-1, skip_info=()):
         """``info``/``fmt``: lists of ``(key bytes, kind, is_list)``; ``slots``: per header
         sample its output slot or -1; ``chroms``/``filters``: allowed byte strings or None;
-        range arguments: objects with lo/hi/lo_inclusive/hi_inclusive or None."""
+        range arguments: objects with lo/hi/lo_inclusive/hi_inclusive or None; ``skip_info``:
+        INFO keys (bytes) that are not decoded but expected in the data (skipped faster)."""
         cdef int i
         self._keep = []
         self.c.want = want
         self.c.need_end = need_end
         self.c.has_end = has_end
         self.c.end_col = end_col
+        skip_info = [k for k in skip_info if k not in {key for key, _, _ in info}]
         self.c.ninfo = len(info)
-        self.c.info = <KeySpec*>calloc(max(1, len(info)), sizeof(KeySpec))
+        self.c.nkeys = len(info) + len(skip_info)
+        self.c.info = <KeySpec*>calloc(max(1, self.c.nkeys), sizeof(KeySpec))
         self.c.nfmt = len(fmt)
         self.c.fmt = <KeySpec*>calloc(max(1, len(fmt)), sizeof(KeySpec))
         self.c.nsamples = nsamples
@@ -153,6 +159,8 @@ cdef class Config:
             raise MemoryError()
         for i, (key, kind, is_list) in enumerate(info):
             self._spec(&self.c.info[i], key, kind, is_list)
+        for i, key in enumerate(skip_info):
+            self._spec(&self.c.info[self.c.ninfo + i], key, -1, 0)
         self._hash_info()
         for i, (key, kind, is_list) in enumerate(fmt):
             self._spec(&self.c.fmt[i], key, kind, is_list)
@@ -176,17 +184,21 @@ cdef class Config:
         s.keylen = len(key)
         s.kind = kind
         s.is_list = is_list
+        s.eq = s.eqmask = 0
+        if len(key) <= 7:
+            s.eq = int.from_bytes(key + b"=", "little")
+            s.eqmask = 0xFFFFFFFFFFFFFFFFULL >> (8 * (7 - len(key)))
 
     cdef int _hash_info(self) except -1:
         cdef uint32_t size = 16, h
         cdef int i
-        while size < 4 * <uint32_t>self.c.ninfo:
+        while size < 4 * <uint32_t>self.c.nkeys:
             size *= 2
         self.c.hmask = size - 1
         self.c.htab = <int32_t*>calloc(size, sizeof(int32_t))
         if self.c.htab == NULL:
             raise MemoryError()
-        for i in range(self.c.ninfo):
+        for i in range(self.c.nkeys):
             h = key_hash(self.c.info[i].key, self.c.info[i].key + self.c.info[i].keylen)
             while self.c.htab[h & self.c.hmask]:
                 h += 1
@@ -269,10 +281,10 @@ cdef class Parsed:
             raise MemoryError()
         self.last_chrom_ok = -1
         self.fmt_nkeys = -1
-        self.succ = <int*>malloc((cfg.c.ninfo + 1) * sizeof(int))
+        self.succ = <int*>malloc((cfg.c.nkeys + 1) * sizeof(int))
         if self.succ == NULL:
             raise MemoryError()
-        for i in range(cfg.c.ninfo + 1):
+        for i in range(cfg.c.nkeys + 1):
             self.succ[i] = -1
 
     def __dealloc__(self):
@@ -351,14 +363,16 @@ cdef class Parsed:
 
 # -- kernels ---------------------------------------------------------------------------------
 
-cdef inline int push_str(Buf* off, Buf* data, const char* s, const char* e) noexcept nogil:
-    if buf_bytes(data, s, e - s):
+cdef inline int push_str(Buf* off, Buf* data, const char* s, const char* e,
+                         const char* lim) noexcept nogil:
+    """Append the string [s, e); bytes up to ``lim`` (the line end) may be read."""
+    if buf_text(data, s, e - s, lim):
         return -1
     return buf_i32(off, <int32_t>data.len)
 
 
 cdef inline int push_list(Buf* loff, Buf* soff, Buf* data, int64_t* n, const char* s, const char* e,
-                   char sep) noexcept nogil:
+                          char sep, const char* lim) noexcept nogil:
     """Split [s, e) on ``sep`` into a list of strings; '.' alone is the empty list.
 
     As htslib does, an empty ALT allele reads as '.' and a trailing empty FILTER is dropped."""
@@ -366,13 +380,13 @@ cdef inline int push_list(Buf* loff, Buf* soff, Buf* data, int64_t* n, const cha
     cdef const char* dot = "."
     if not is_dot(s, e):
         while True:
-            t = find(s, e, sep)
+            t = swar_find(s, e, sep)
             if t > s or (sep == 59 and t < e):
-                if push_str(soff, data, s, t):
+                if push_str(soff, data, s, t, lim):
                     return -1
                 n[0] += 1
             elif sep == 44:
-                if push_str(soff, data, dot, dot + 1):
+                if push_str(soff, data, dot, dot + 1, dot + 1):
                     return -1
                 n[0] += 1
             if t >= e:
@@ -572,7 +586,7 @@ cdef inline uint32_t key_hash(const char* k, const char* e) noexcept nogil:
 
 
 cdef inline int lookup_info(Cfg* c, const char* k, const char* e) noexcept nogil:
-    """INFO column of key [k, e), or -1 when it is not decoded."""
+    """Index of key [k, e) in ``c.info`` (a column when below ``c.ninfo``), or -1."""
     cdef uint32_t h = key_hash(k, e)
     cdef int j
     cdef Py_ssize_t n = e - k
@@ -595,6 +609,7 @@ cdef int info_row(Parsed r, const char* q, const char* e7, int64_t row) noexcept
     cdef const char* t
     cdef int j, st, prev = 0
     cdef Py_ssize_t kl
+    cdef uint64_t x
     cdef Col* col
     if is_dot(q, e7):
         return 0
@@ -603,7 +618,13 @@ cdef int info_row(Parsed r, const char* q, const char* e7, int64_t row) noexcept
         j = r.succ[prev]
         if j >= 0:
             kl = c.info[j].keylen
-            if e7 - q >= kl and same(c.info[j].key, q, kl) and (
+            if e7 - q >= 8:
+                memcpy(&x, q, 8)
+            else:
+                x = 0
+            if (x ^ c.info[j].eq) & c.info[j].eqmask == 0 and c.info[j].eqmask:
+                q += kl   # "KEY=" in one compare
+            elif e7 - q >= kl and same(c.info[j].key, q, kl) and (
                     e7 - q == kl or q[kl] == 61 or q[kl] == 59):
                 q += kl
             else:
@@ -613,7 +634,11 @@ cdef int info_row(Parsed r, const char* q, const char* e7, int64_t row) noexcept
             j = lookup_info(c, ks, q)
             if j >= 0:
                 r.succ[prev] = j
-        if j >= 0:
+        if j >= c.ninfo:   # a key known to be skipped
+            prev = j + 1
+            if q < e7 and q[0] == 61:
+                q = swar_find(q, e7, 59)
+        elif j >= 0:
             prev = j + 1
             col = &r.cols[j]
             if col.stamp != row:
@@ -703,7 +728,7 @@ cdef int parse_line(Parsed r, const char* p, const char* le) noexcept nogil:
             return 0
     # the row is kept: decode
     row = r.nrows
-    if c.want & _W_CHROM and push_str(&r.chrom_off, &r.chrom_data, fs[0], fe[0]):
+    if c.want & _W_CHROM and push_str(&r.chrom_off, &r.chrom_data, fs[0], fe[0], le):
         return ST_NOMEM
     if c.want & _W_POS and buf_i64(&r.pos, pos):
         return ST_NOMEM
@@ -711,18 +736,18 @@ cdef int parse_line(Parsed r, const char* p, const char* le) noexcept nogil:
         if is_dot(fs[2], fe[2]):
             if buf_u8(&r.id_valid, 0) or buf_i32(&r.id_off, <int32_t>r.id_data.len):
                 return ST_NOMEM
-        elif buf_u8(&r.id_valid, 1) or push_str(&r.id_off, &r.id_data, fs[2], fe[2]):
+        elif buf_u8(&r.id_valid, 1) or push_str(&r.id_off, &r.id_data, fs[2], fe[2], le):
             return ST_NOMEM
-    if c.want & _W_REF and push_str(&r.ref_off, &r.ref_data, fs[3], fe[3]):
+    if c.want & _W_REF and push_str(&r.ref_off, &r.ref_data, fs[3], fe[3], le):
         return ST_NOMEM
     if c.want & _W_ALT and push_list(&r.alt_loff, &r.alt_soff, &r.alt_data, &r.n_alt,
-                                     fs[4], fe[4], 44):
+                                     fs[4], fe[4], 44, le):
         return ST_NOMEM
     if c.want & _W_QUAL:
         if buf_u8(&r.qual_valid, has_qual) or buf_f32(&r.qual, qf if has_qual else 0):
             return ST_NOMEM
     if c.want & _W_FILTER and push_list(&r.filt_loff, &r.filt_soff, &r.filt_data, &r.n_filt,
-                                        fs[6], fe[6], 59):
+                                        fs[6], fe[6], 59, le):
         return ST_NOMEM
     if c.ninfo:
         r.line = p

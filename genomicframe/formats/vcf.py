@@ -452,7 +452,8 @@ class _Plan:
             chroms=enc(pd.isin["chrom"]) if "chrom" in pd.isin else None,
             filters=enc(pd.isin["filter"]) if "filter" in pd.isin else None,
             pos=ranges.get("pos"), start=ranges.get("start"), end=ranges.get("end"),
-            qual=ranges.get("qual"), has_end=has_end, end_col=end_col)
+            qual=ranges.get("qual"), has_end=has_end, end_col=end_col,
+            skip_info=[k.encode() for k in hdr.info if k not in info] if info else ())
 
     def work(self, group) -> _Result:
         """Parse a group of chunks and assemble its record batch (runs on a worker thread)."""
