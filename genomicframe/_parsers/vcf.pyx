@@ -20,7 +20,7 @@ from genomicframe._parsers._buffers cimport (
     Buf, buf_reserve, buf_free, buf_bytes, buf_text, buf_u8, buf_i32, buf_i64, buf_f32)
 from genomicframe._parsers._owned cimport Owned, take
 from genomicframe._parsers._text cimport (
-    find, swar_find, find2, same, is_dot, parse_i64, parse_f64, NUM_OK)
+    find, swar_find, find2, same, is_dot, parse_i64, parse_f64, simple_uint, simple_float, NUM_OK)
 from genomicframe._parsers._vcfcols cimport *
 
 # -- public constants (mirrored by name in genomicframe/formats/vcf.py) ------------------------
@@ -253,7 +253,8 @@ cdef class Parsed:
     cdef int fmt_nkeys
     cdef int fmt_gt      # position of GT in FORMAT or -1
     cdef int* succ       # INFO column seen after column j - 1 (succ[0]: first key)
-    cdef const char* line   # the line being parsed (error offsets)
+    cdef const char* line   # the line being parsed (error offsets) and its end
+    cdef const char* line_end
 
     def __cinit__(self, Config cfg):
         cdef int i
@@ -599,6 +600,33 @@ cdef inline int lookup_info(Cfg* c, const char* k, const char* e) noexcept nogil
         h += 1
 
 
+cdef inline int info_value(Col* c, const char* s, const char* e7, const char* lim,
+                           const char** endp) noexcept nogil:
+    """One INFO value at ``s``: the common single number ('5008', '0.0153754') is stored
+    directly, anything else goes through :func:`value_to`; bytes up to ``lim`` (the line
+    end) may be read."""
+    cdef const char* t
+    cdef uint64_t u
+    cdef double v
+    if c.kind == _K_INT:
+        t = simple_uint(s, e7, lim, 59, &u)
+        if t != NULL and u <= 2147483647:
+            if buf_i32(&c.vals, <int32_t>u):
+                return -1
+            c.nleaf += 1
+            endp[0] = t
+            return close_list(c, 1) if c.is_list else 0
+    elif c.kind == _K_FLOAT:
+        t = simple_float(s, e7, lim, 59, &v)
+        if t != NULL:
+            if buf_f32(&c.vals, <float>v):
+                return -1
+            c.nleaf += 1
+            endp[0] = t
+            return close_list(c, 1) if c.is_list else 0
+    return value_to(c, s, e7, 59, endp)
+
+
 cdef int info_row(Parsed r, const char* q, const char* e7, int64_t row) noexcept nogil:
     """Decode the INFO column [q, e7) of row ``row`` into the requested INFO columns.
 
@@ -644,7 +672,7 @@ cdef int info_row(Parsed r, const char* q, const char* e7, int64_t row) noexcept
             if col.stamp != row:
                 col.stamp = row
                 if q < e7 and q[0] == 61:
-                    st = value_to(col, q + 1, e7, 59, &q)
+                    st = info_value(col, q + 1, e7, r.line_end, &q)
                 elif col.kind == _K_FLAG:
                     st = leaf(col, q, q)
                 else:
@@ -711,7 +739,8 @@ cdef int parse_line(Parsed r, const char* p, const char* le) noexcept nogil:
         return 0
     has_qual = (c.want & _W_QUAL or c.qual.on) and not is_dot(fs[5], fe[5])
     if has_qual:
-        if parse_f64(fs[5], fe[5], &qv) != NUM_OK:
+        t = simple_float(fs[5], fe[5], le, 9, &qv)
+        if t != fe[5] and parse_f64(fs[5], fe[5], &qv) != NUM_OK:
             r.err_start, r.err_end = fs[5] - p, fe[5] - p
             return ST_BAD_QUAL
         qf = <float>qv
@@ -751,6 +780,7 @@ cdef int parse_line(Parsed r, const char* p, const char* le) noexcept nogil:
         return ST_NOMEM
     if c.ninfo:
         r.line = p
+        r.line_end = le
         st = info_row(r, fs[7], fe[7], row)
         if st:
             return st
