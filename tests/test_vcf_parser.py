@@ -753,3 +753,25 @@ def test_integer_garbage_is_an_error_with_the_line(tmp_path, text):
     with pytest.raises(VcfFormatError, match="line 2[0-9]") as ei:
         _table(_write(tmp_path, HEADER + body), samples=())
     assert "NS" in str(ei.value)
+
+
+@pytest.mark.parametrize("pos", ["1", "1234567", "12345678", "123456789", "123456789012345",
+                                 "1234567890123456", "0000000000000000042",
+                                 "9223372036854775807"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n", ""])
+def test_numbers_at_the_end_of_the_data(tmp_path, pos, newline):
+    """The eight-byte number steps read ahead only inside the line: values ending the
+    file (no newline after them) and short lines parse like any other."""
+    body = f"chr1\t{pos}\t.\tA\tG\t2.5\t.\tNS=7;AF=0.25,1.5" + newline
+    r = _rows(_write(tmp_path, HEADER + body), samples=())[0]
+    assert r["pos"] == int(pos)
+    assert r["qual"] == 2.5 and r["info"]["NS"] == 7 and r["info"]["AF"] == [0.25, 1.5]
+    body = f"c\t{pos}\t.\tA\tG\t9\t.\tQ=3" + newline
+    r = _rows(_write(tmp_path, HEADER + body, name="short.vcf"), samples=())[0]
+    assert (r["pos"], r["qual"], r["info"]["Q"]) == (int(pos), 9.0, 3.0)
+
+
+def test_position_beyond_int64_is_an_error(tmp_path):
+    body = "chr1\t9223372036854775808\t.\tA\tG\t.\t.\t.\n"
+    with pytest.raises(VcfFormatError, match="POS"):
+        _table(_write(tmp_path, HEADER + body), samples=())

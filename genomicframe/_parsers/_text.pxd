@@ -94,51 +94,59 @@ cdef extern from *:
         *out = neg ? -v : v;
         return s;
     }
-    /* The most common number forms, in one or two eight-byte steps: 1-7 digits, or 1-7
-       digits '.' 0-7 digits, ending at e or at ``stop``; bytes up to ``lim`` (>= e) may be
-       read.  Returns the end, or NULL (use the general parser; also when fewer than eight
+    /* The most common number forms, in one or two eight-byte steps: 1-7 digits
+       (gf_num_uint), or 1-7 digits, optionally '.' and 0-7 digits (gf_num_float).  Bytes
+       up to ``lim`` may be read.  Returns where the number ends (the caller checks the
+       delimiter), or NULL: then the general parser decides (also when fewer than eight
        bytes may be read). */
     static inline __attribute__((always_inline))
-    const char *gf_simple_uint(const char *s, const char *e, const char *lim, char stop,
-                               uint64_t *val) {
+    const char *gf_num_uint(const char *s, const char *lim, uint64_t *val) {
         int n;
         if (lim - s < 8) return NULL;
         n = gf_digits8(s, val);
-        if (n == 0 || n == 8) return NULL;
-        s += n;
-        return (s == e || *s == stop) ? s : NULL;
+        return (n == 0 || n == 8) ? NULL : s + n;
+    }
+    /* 1-15 digits (positions), in one or two eight-byte steps; as gf_num_uint. */
+    static inline __attribute__((always_inline))
+    const char *gf_num_uint15(const char *s, const char *lim, uint64_t *val) {
+        uint64_t w;
+        int n, m;
+        if (lim - s < 8) return NULL;
+        n = gf_digits8(s, val);
+        if (n == 0) return NULL;
+        if (n < 8) return s + n;
+        if (lim - s < 16) return NULL;
+        m = gf_digits8(s + 8, &w);
+        if (m == 8) return NULL;
+        *val = *val * GF_IPOW10[m] + w;
+        return s + 8 + m;
     }
     static inline __attribute__((always_inline))
-    const char *gf_simple_float(const char *s, const char *e, const char *lim, char stop,
-                                double *out) {
+    const char *gf_num_float(const char *s, const char *lim, double *out) {
         uint64_t ip, fp;
         int n, m;
         if (lim - s < 8) return NULL;
         n = gf_digits8(s, &ip);
         if (n == 0 || n == 8) return NULL;
         s += n;
-        if (s < e && *s == '.') {
+        if (*s == '.') {
             s++;
             if (lim - s < 8) return NULL;
             m = gf_digits8(s, &fp);
             if (m == 8) return NULL;
-            s += m;
-            if (s != e && *s != stop) return NULL;
             /* below 1e15 < 2**53 and an exact power of ten: one correctly rounded division */
             *out = (double)(ip * GF_IPOW10[m] + fp) / GF_POW10[m];
-            return s;
+            return s + m;
         }
-        if (s != e && *s != stop) return NULL;
         *out = (double)ip;
         return s;
     }
     #endif
     """
     const double GF_POW10[23]
-    const char* simple_uint "gf_simple_uint"(const char* s, const char* e, const char* lim, char stop,
-                                             uint64_t* val) noexcept nogil
-    const char* simple_float "gf_simple_float"(const char* s, const char* e, const char* lim,
-                                               char stop, double* out) noexcept nogil
+    const char* num_uint "gf_num_uint"(const char* s, const char* lim, uint64_t* val) noexcept nogil
+    const char* num_uint15 "gf_num_uint15"(const char* s, const char* lim, uint64_t* val) noexcept nogil
+    const char* num_float "gf_num_float"(const char* s, const char* lim, double* out) noexcept nogil
     const char* digits "gf_digits"(const char* s, const char* e, uint64_t* val, int* nd) noexcept nogil
     const char* fast_f64 "gf_fast_f64"(const char* s, const char* e, double* out) noexcept nogil
 

@@ -20,7 +20,7 @@ from genomicframe._parsers._buffers cimport (
     Buf, buf_reserve, buf_free, buf_bytes, buf_text, buf_u8, buf_i32, buf_i64, buf_f32)
 from genomicframe._parsers._owned cimport Owned, take
 from genomicframe._parsers._text cimport (
-    find, swar_find, find2, same, is_dot, parse_i64, parse_f64, simple_uint, simple_float, NUM_OK)
+    find, swar_find, find2, same, is_dot, parse_i64, parse_f64, num_uint, num_uint15, num_float, NUM_OK)
 from genomicframe._parsers._vcfcols cimport *
 
 # -- public constants (mirrored by name in genomicframe/formats/vcf.py) ------------------------
@@ -602,29 +602,47 @@ cdef inline int lookup_info(Cfg* c, const char* k, const char* e) noexcept nogil
 
 cdef inline int info_value(Col* c, const char* s, const char* e7, const char* lim,
                            const char** endp) noexcept nogil:
-    """One INFO value at ``s``: the common single number ('5008', '0.0153754') is stored
-    directly, anything else goes through :func:`value_to`; bytes up to ``lim`` (the line
-    end) may be read."""
-    cdef const char* t
+    """One INFO value at ``s``: numbers in their common short forms ('5008', '7,72',
+    '0.0153754') are stored directly, anything else goes through :func:`value_to`;
+    bytes up to ``lim`` (the line end) may be read."""
+    cdef const char* t = s
     cdef uint64_t u
     cdef double v
+    cdef Py_ssize_t k = 0
     if c.kind == _K_INT:
-        t = simple_uint(s, e7, lim, 59, &u)
-        if t != NULL and u <= 2147483647:
-            if buf_i32(&c.vals, <int32_t>u):
-                return -1
-            c.nleaf += 1
-            endp[0] = t
-            return close_list(c, 1) if c.is_list else 0
+        if buf_reserve(&c.vals, ((e7 - s) // 2 + 1) * 4):
+            return -1
+        while True:
+            t = num_uint(t, lim, &u)
+            if t == NULL or u > 2147483647 or (t < e7 and t[0] != 59 and t[0] != 44):
+                return value_to(c, s, e7, 59, endp)
+            (<int32_t*>(c.vals.data + c.vals.len))[k] = <int32_t>u
+            k += 1
+            if t == e7 or t[0] == 59:
+                break
+            if not c.is_list:
+                return value_to(c, s, e7, 59, endp)
+            t += 1
     elif c.kind == _K_FLOAT:
-        t = simple_float(s, e7, lim, 59, &v)
-        if t != NULL:
-            if buf_f32(&c.vals, <float>v):
-                return -1
-            c.nleaf += 1
-            endp[0] = t
-            return close_list(c, 1) if c.is_list else 0
-    return value_to(c, s, e7, 59, endp)
+        if buf_reserve(&c.vals, ((e7 - s) // 2 + 1) * 4):
+            return -1
+        while True:
+            t = num_float(t, lim, &v)
+            if t == NULL or (t < e7 and t[0] != 59 and t[0] != 44):
+                return value_to(c, s, e7, 59, endp)
+            (<float*>(c.vals.data + c.vals.len))[k] = <float>v
+            k += 1
+            if t == e7 or t[0] == 59:
+                break
+            if not c.is_list:
+                return value_to(c, s, e7, 59, endp)
+            t += 1
+    else:
+        return value_to(c, s, e7, 59, endp)
+    c.vals.len += k * 4
+    c.nleaf += k
+    endp[0] = t
+    return close_list(c, 1) if c.is_list else 0
 
 
 cdef int info_row(Parsed r, const char* q, const char* e7, int64_t row) noexcept nogil:
@@ -704,6 +722,7 @@ cdef int parse_line(Parsed r, const char* p, const char* le) noexcept nogil:
     cdef const char* be = NULL
     cdef int i, nf, st, j, kpos
     cdef int64_t pos, endv = 0, row, bad_col = -1, nallele, iv
+    cdef uint64_t upos
     cdef double qv = 0
     cdef bint has_qual
     cdef float qf = 0
@@ -730,7 +749,9 @@ cdef int parse_line(Parsed r, const char* p, const char* le) noexcept nogil:
         return ST_NOMEM
     if st == 0:
         return 0
-    if parse_i64(fs[1], fe[1], &pos) != NUM_OK or pos < 0:
+    if num_uint15(fs[1], le, &upos) == fe[1]:
+        pos = <int64_t>upos
+    elif parse_i64(fs[1], fe[1], &pos) != NUM_OK or pos < 0:
         r.err_start, r.err_end = fs[1] - p, fe[1] - p
         return ST_BAD_POS
     if c.pos.on and not rng_ok(&c.pos, <double>pos):
@@ -739,8 +760,7 @@ cdef int parse_line(Parsed r, const char* p, const char* le) noexcept nogil:
         return 0
     has_qual = (c.want & _W_QUAL or c.qual.on) and not is_dot(fs[5], fe[5])
     if has_qual:
-        t = simple_float(fs[5], fe[5], le, 9, &qv)
-        if t != fe[5] and parse_f64(fs[5], fe[5], &qv) != NUM_OK:
+        if num_float(fs[5], le, &qv) != fe[5] and parse_f64(fs[5], fe[5], &qv) != NUM_OK:
             r.err_start, r.err_end = fs[5] - p, fe[5] - p
             return ST_BAD_QUAL
         qf = <float>qv
