@@ -28,3 +28,4 @@ def test_demo_runs():
     out = subprocess.run([sys.executable, "-m", "genomicframe", "demo"], capture_output=True,
                          text=True, check=True)
     assert "BGZF block table" in out.stdout
+    assert "VCF as Arrow" in out.stdout and "records=2100" in out.stdout

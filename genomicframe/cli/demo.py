@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"uncompressed offset {target:,} = virtual offset {voff:#x} "
           f"(block at {coff:,}, +{within}); the rest of that line: {line[:50]!r}...")
     _fasta_demo(path, args.threads)
-    print("\nMore: `genomicframe bgzip --help`")
+    _vcf_demo(gf.examples.path("calls.vcf.gz"), args.threads)
+    print("\nMore: `genomicframe --help`")
     return 0
 
 
@@ -85,3 +86,50 @@ def _fasta_demo(path: str, threads) -> None:
             for line in out.getvalue().decode().splitlines()[:3]:
                 print(f"    {line}")
     print("More: `genomicframe index --help`, `genomicframe fetch --help`, docs/fasta.md")
+
+
+def _vcf_demo(path: str, threads) -> None:
+    """VCF end to end: schema, a filtered lazy scan with its plan, statistics, genotypes, SQL."""
+    import genomicframe as gf
+
+    _section("VCF as Arrow: typed schema from the header")
+    ds = gf.dataset(path, threads=threads) if threads else gf.dataset(path)
+    schema = ds.schema
+    info = schema.field("info").type
+    print(f"calls.vcf.gz: {len(schema)} columns; info has {info.num_fields} typed fields "
+          f"({', '.join(f'{info.field(i).name}: {info.field(i).type}' for i in range(info.num_fields))})")
+
+    _section("A lazy scan: the filter goes to the tabix index and into the parser")
+    plan = (gf.scan(path)
+            .filter("chrom == 'chr2' and pos >= 200000 and pos < 600000 and qual >= 30")
+            .select("chrom", "pos", "ref", "alt", "qual", "info"))
+    print(plan.explain())
+    table = plan.to_arrow()
+    print(f"-> {table.num_rows} rows; first three:")
+    for row in table.slice(0, 3).to_pylist():
+        print(f"  {row['chrom']}:{row['pos']} {row['ref']}>{','.join(row['alt'])} "
+              f"qual={row['qual']:.1f} AF={[round(a, 3) for a in row['info']['AF']]}")
+
+    _section("One-pass statistics (the numbers bcftools stats reports)")
+    summary = gf.scan(path).stats().to_dict()["summary"]
+    keys = ("records", "snps", "mnps", "indels", "multiallelic", "ts", "tv", "ts_tv", "qual_mean")
+    print("  " + ", ".join(f"{k}={summary[k]:.2f}" if isinstance(summary[k], float)
+                           else f"{k}={summary[k]}" for k in keys))
+
+    _section("Genotypes as a numpy array (variants x samples x ploidy)")
+    from genomicframe.formats.vcf import genotype_array
+
+    gt = genotype_array(path)
+    print(f"  shape {gt.shape}, dtype {gt.dtype}; first variant: {gt[0].tolist()} (-1 = missing)")
+
+    try:
+        import duckdb
+    except ImportError:
+        print("\n(install duckdb to see the same dataset queried with SQL)")
+        return
+    _section("DuckDB: SQL over the dataset, columns and filter pushed into the parser")
+    con = duckdb.connect()
+    gf.io.duckdb.register(con, "calls", ds)
+    rows = con.sql("SELECT chrom, count(*) AS n FROM calls WHERE qual >= 30 "
+                   "GROUP BY chrom ORDER BY chrom").fetchall()
+    print("  " + ", ".join(f"{c}: {n}" for c, n in rows))
