@@ -557,8 +557,8 @@ def split_byte_ranges(path, target_size: int = 64 << 20) -> list[tuple[int, int]
         return [(0, size)]
     wanted = np.arange(target_size, size, target_size, dtype=np.int64)
     idx = np.searchsorted(data, wanted)
-    cuts = np.unique(data[idx[idx < len(data)]])
-    bounds = [0] + [int(c) for c in cuts if c > 0] + [size]
+    cuts = sorted({int(c) for c in data[idx[idx < len(data)]]})  # np.unique imports numpy.ma
+    bounds = [0] + [c for c in cuts if c > 0] + [size]
     return list(zip(bounds[:-1], bounds[1:]))
 
 
