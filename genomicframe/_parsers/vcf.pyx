@@ -544,7 +544,7 @@ cdef int chrom_check(Parsed r, const char* s, const char* e) noexcept nogil:
     """1 keep, 0 drop, -1 invalid name, -2 out of memory (cached while the name repeats)."""
     cdef Cfg* c = r.c
     cdef int j, ok
-    if r.last_chrom_ok >= 0 and r.last_chrom.len == e - s and memcmp(r.last_chrom.data, s, e - s) == 0:
+    if r.last_chrom_ok >= 0 and r.last_chrom.len == e - s and same(r.last_chrom.data, s, e - s):
         return r.last_chrom_ok
     if not chrom_valid(s, e):
         return -1
