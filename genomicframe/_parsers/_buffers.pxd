@@ -93,7 +93,8 @@ cdef extern from *:
     int buf_reserve "gf_buf_reserve"(Buf* b, Py_ssize_t extra) noexcept nogil
     void buf_free "gf_buf_free"(Buf* b) noexcept nogil
     int buf_bytes "gf_buf_bytes"(Buf* b, const char* src, Py_ssize_t n) noexcept nogil
-    int buf_text "gf_buf_text"(Buf* b, const char* src, Py_ssize_t n, const char* limit) noexcept nogil
+    int buf_text "gf_buf_text"(Buf* b, const char* src, Py_ssize_t n,
+                               const char* limit) noexcept nogil
     int buf_u8 "gf_buf_u8"(Buf* b, uint8_t v) noexcept nogil
     int buf_i16 "gf_buf_i16"(Buf* b, int16_t v) noexcept nogil
     int buf_i32 "gf_buf_i32"(Buf* b, int32_t v) noexcept nogil

@@ -2,8 +2,9 @@
 #
 # Integers: optional sign, then digits only; overflow is detected, not wrapped.
 # Floats: a fast exact path (Clinger: at most 19 digits and a power of ten up
-# to 1e22 give a correctly rounded double), else strtod on a NUL-terminated copy.  The double is then rounded to float32, which is what
-# htslib does (strtod, then a cast), so values round-trip the same way.
+# to 1e22 give a correctly rounded double), else strtod on a NUL-terminated copy.
+# The double is then rounded to float32, which is what htslib does (strtod, then
+# a cast), so values round-trip the same way.
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport strtod
 from libc.string cimport memchr, memcpy
@@ -145,9 +146,12 @@ cdef extern from *:
     """
     const double GF_POW10[23]
     const char* num_uint "gf_num_uint"(const char* s, const char* lim, uint64_t* val) noexcept nogil
-    const char* num_uint15 "gf_num_uint15"(const char* s, const char* lim, uint64_t* val) noexcept nogil
-    const char* num_float "gf_num_float"(const char* s, const char* lim, double* out) noexcept nogil
-    const char* digits "gf_digits"(const char* s, const char* e, uint64_t* val, int* nd) noexcept nogil
+    const char* num_uint15 "gf_num_uint15"(const char* s, const char* lim,
+                                           uint64_t* val) noexcept nogil
+    const char* num_float "gf_num_float"(const char* s, const char* lim,
+                                         double* out) noexcept nogil
+    const char* digits "gf_digits"(const char* s, const char* e, uint64_t* val,
+                                   int* nd) noexcept nogil
     const char* fast_f64 "gf_fast_f64"(const char* s, const char* e, double* out) noexcept nogil
 
 # Byte search in short fields: eight bytes at a time (SWAR), which beats both a

@@ -20,7 +20,8 @@ from genomicframe._parsers._buffers cimport (
     Buf, buf_reserve, buf_free, buf_bytes, buf_text, buf_u8, buf_i32, buf_i64, buf_f32)
 from genomicframe._parsers._owned cimport Owned, take
 from genomicframe._parsers._text cimport (
-    find, swar_find, find2, same, is_dot, parse_i64, parse_f64, num_uint, num_uint15, num_float, NUM_OK)
+    find, swar_find, find2, same, is_dot, parse_i64, parse_f64, num_uint, num_uint15, num_float,
+    NUM_OK)
 from genomicframe._parsers._vcfcols cimport *
 
 # -- public constants (mirrored by name in genomicframe/formats/vcf.py) ------------------------
