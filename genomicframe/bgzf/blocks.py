@@ -13,10 +13,16 @@ import numpy as np
 
 from .._parsers import _bgzf
 from ..errors import NotBgzfError
-
-from .constants import (EOF_MARKER, MAX_BLOCK_DATA, MAX_BLOCK_SIZE, SCAN_FULL,  # noqa: F401
-                        SCAN_NEED_MORE, SCAN_OK)
+from .constants import (  # noqa: F401
+    EOF_MARKER,
+    MAX_BLOCK_DATA,
+    MAX_BLOCK_SIZE,
+    SCAN_FULL,
+    SCAN_NEED_MORE,
+    SCAN_OK,
+)
 from .reader import BlockScanner, _raise_scan, detect_compression
+
 
 @dataclass(frozen=True)
 class BlockTable:

@@ -19,16 +19,16 @@ import io
 import os
 import struct
 import sys
-import threading
 import warnings
+from array import array
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO, Iterator
 
-from array import array
-
 from isal import igzip_lib, isal_zlib
 
+from .. import _threads
+from .._parsers import _bgzf
 from ..errors import (
     CorruptBlockError,
     FormatError,
@@ -37,9 +37,16 @@ from ..errors import (
     TruncatedFileError,
     UnsupportedCompressionError,
 )
-from .._parsers import _bgzf
-from .constants import (EOF_MARKER, SCAN_BAD_HEADER, SCAN_BAD_MAGIC, SCAN_FULL, SCAN_IO_ERROR,
-                        SCAN_NEED_MORE, SCAN_NOT_BGZF, SCAN_OK)
+from .constants import (
+    EOF_MARKER,
+    SCAN_BAD_HEADER,
+    SCAN_BAD_MAGIC,
+    SCAN_FULL,
+    SCAN_IO_ERROR,
+    SCAN_NEED_MORE,
+    SCAN_NOT_BGZF,
+    SCAN_OK,
+)
 
 __all__ = ["Reader", "Chunk", "BlockScanner", "detect_compression", "resolve_threads"]
 
@@ -68,16 +75,8 @@ def resolve_threads(threads: int | None) -> int:
     return threads
 
 
-_pools: dict[int, ThreadPoolExecutor] = {}
-_pools_lock = threading.Lock()
-
-
 def _pool(threads: int) -> ThreadPoolExecutor:
-    with _pools_lock:
-        pool = _pools.get(threads)
-        if pool is None:
-            pool = _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="gf-inflate")
-        return pool
+    return _threads.pool(threads, "inflate")
 
 
 def detect_compression(head: bytes, path=None) -> str:
@@ -219,8 +218,8 @@ def _diagnose(block: memoryview, path, offset: int, exc: Exception) -> CorruptBl
     isize = int.from_bytes(block[n - 4:n], "little")
     if zlib.crc32(data) != crc:
         return CorruptBlockError(
-            f"CRC32 mismatch in BGZF block: stored {crc:#010x}, data gives {zlib.crc32(data):#010x}; "
-            "the file is damaged", path=path, offset=offset)
+            f"CRC32 mismatch in BGZF block: stored {crc:#010x}, data gives "
+            f"{zlib.crc32(data):#010x}; the file is damaged", path=path, offset=offset)
     if len(data) != isize:
         return CorruptBlockError(
             f"ISIZE mismatch in BGZF block: stored {isize}, data inflates to {len(data)} bytes; "
@@ -499,8 +498,9 @@ class Reader:
                 try:
                     b = gz.read(piece)
                 except EOFError as exc:
-                    raise TruncatedFileError(f"gzip stream ends early ({exc}); the file is truncated",
-                                             path=self.path, offset=_tell(raw)) from None
+                    raise TruncatedFileError(
+                        f"gzip stream ends early ({exc}); the file is truncated",
+                        path=self.path, offset=_tell(raw)) from None
                 except (OSError, _IsalError) as exc:
                     raise CorruptBlockError(f"corrupt gzip data ({exc})", path=self.path,
                                             offset=_tell(raw)) from None

@@ -19,7 +19,6 @@ file size.  Nothing here imports numpy.
 from __future__ import annotations
 
 import os
-import threading
 import zlib
 from array import array
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field
 
 from isal import igzip_lib
 
+from .. import _threads
 from ..errors import CorruptBlockError, TruncatedFileError
 
 __all__ = ["FetchStats", "retrieve", "MAX_TASK_BLOCKS"]
@@ -44,16 +44,8 @@ _ZlibError = zlib.error
 #: fraction of it is wanted; otherwise inflate it whole with ISA-L
 PARTIAL_FRACTION = 0.55
 
-_pools: dict[int, ThreadPoolExecutor] = {}
-_pools_lock = threading.Lock()
-
-
 def _pool(threads: int) -> ThreadPoolExecutor:
-    with _pools_lock:
-        pool = _pools.get(threads)
-        if pool is None:
-            pool = _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="gf-fetch")
-        return pool
+    return _threads.pool(threads, "fetch")
 
 
 @dataclass
