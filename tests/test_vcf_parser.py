@@ -775,3 +775,20 @@ def test_position_beyond_int64_is_an_error(tmp_path):
     body = "chr1\t9223372036854775808\t.\tA\tG\t.\t.\t.\n"
     with pytest.raises(VcfFormatError, match="POS"):
         _table(_write(tmp_path, HEADER + body), samples=())
+
+
+@pytest.mark.parametrize("text, ann, aa", [
+    ("ANN=a,bb;AA=x", ["a", "bb"], "x"),
+    ("ANN=;AA=", [], None),
+    ("ANN=.;AA=.", [None], None),
+    ("ANN=a,,b,.;AA=seventeen_chars_x", ["a", None, "b", None], "seventeen_chars_x"),
+    ("AA=ünïcödé;ANN=" + "x" * 40 + ",y", ["x" * 40, "y"], "ünïcödé"),
+    ("ANN=a|b|c,d|e", ["a|b|c", "d|e"], None),
+])
+def test_info_strings(tmp_path, text, ann, aa):
+    """String values are copied 16 bytes at a time where the line allows; '.' and empty
+    items are null, ``KEY=`` is an empty list (htslib)."""
+    for tail in ("\n", ""):
+        body = f"chr1\t1\t.\tA\tG\t.\t.\t{text}" + tail
+        info = _rows(_write(tmp_path, HEADER + body), samples=())[0]["info"]
+        assert (info["ANN"], info["AA"]) == (ann, aa)

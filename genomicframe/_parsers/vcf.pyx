@@ -604,8 +604,8 @@ cdef inline int lookup_info(Cfg* c, const char* k, const char* e) noexcept nogil
 cdef inline int info_value(Col* c, const char* s, const char* e7, const char* lim,
                            const char** endp) noexcept nogil:
     """One INFO value at ``s``: numbers in their common short forms ('5008', '7,72',
-    '0.0153754') are stored directly, anything else goes through :func:`value_to`;
-    bytes up to ``lim`` (the line end) may be read."""
+    '0.0153754') and strings are stored directly, anything else goes through
+    :func:`value_to`; bytes up to ``lim`` (the line end) may be read."""
     cdef const char* t = s
     cdef uint64_t u
     cdef double v
@@ -638,6 +638,24 @@ cdef inline int info_value(Col* c, const char* s, const char* e7, const char* li
             if not c.is_list:
                 return value_to(c, s, e7, 59, endp)
             t += 1
+    elif c.kind == _K_STR:
+        t = s
+        # "KEY=" is an empty list (htslib), else ','-separated items ('.' or empty: null)
+        while not c.is_list or (s < e7 and s[0] != 59):
+            t = find2(s, e7, 44, 59) if c.is_list else swar_find(s, e7, 59)
+            if t == s or is_dot(s, t):
+                if leaf_null(c):
+                    return -1
+            else:
+                c.nleaf += 1
+                if (buf_u8(&c.vvalid, 1) or buf_text(&c.vals, s, t - s, lim)
+                        or buf_i32(&c.voff, <int32_t>c.vals.len)):
+                    return -1
+            if t >= e7 or t[0] == 59:
+                break
+            s = t + 1
+        endp[0] = t
+        return close_list(c, 1) if c.is_list else 0
     else:
         return value_to(c, s, e7, 59, endp)
     c.vals.len += k * 4
