@@ -129,8 +129,13 @@ def lists(offsets: np.ndarray, values: pa.Array, valid=None) -> pa.Array:
                                  null_count=nulls, children=[values])
 
 
-def structs(fields: dict[str, pa.Array], length: int | None = None, valid=None) -> pa.Array:
+def structs(fields: dict[str, pa.Array], length: int | None = None, valid=None,
+            type: pa.DataType | None = None) -> pa.Array:
     """Struct array from child arrays (no copy).
+
+    ``type`` gives the struct type to use (child nullability and metadata as in a
+    schema, so that building a record batch needs no cast); by default the children's
+    types, nullable.
 
     >>> structs({"AF": pa.array([0.5]), "DB": pa.array([True])}).to_pylist()
     [{'AF': 0.5, 'DB': True}]
@@ -141,7 +146,8 @@ def structs(fields: dict[str, pa.Array], length: int | None = None, valid=None) 
         if not children:
             raise ValueError("an empty struct needs an explicit length")
         length = len(children[0])
-    type_ = pa.struct([pa.field(n, c.type) for n, c in zip(names, children)])
+    type_ = type if type is not None else pa.struct(
+        [pa.field(n, c.type) for n, c in zip(names, children)])
     bitmap, nulls = validity_bitmap(valid)
     return pa.Array.from_buffers(type_, length, [bitmap], null_count=nulls, children=children)
 

@@ -792,3 +792,24 @@ def test_info_strings(tmp_path, text, ann, aa):
         body = f"chr1\t1\t.\tA\tG\t.\t.\t{text}" + tail
         info = _rows(_write(tmp_path, HEADER + body), samples=())[0]["info"]
         assert (info["ANN"], info["AA"]) == (ann, aa)
+
+
+def test_reading_imports_only_numpy_and_pyarrow(generated):
+    """A process that reads a VCF through the format layer pays no import of
+    pyarrow.compute (batches are built with the schema's exact types, no cast),
+    pandas, polars or the dataset/expression layers."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from genomicframe.formats import get\n"
+            "f = get('vcf')\n"
+            f"frag = f.make_fragments({generated['bgzf']!r})[0]\n"
+            "n = sum(b.num_rows for b in f.read_batches(frag))\n"
+            "assert n == 3000, n\n"
+            "bad = [m for m in ('pyarrow.compute', 'pyarrow.dataset', 'pandas', 'polars',\n"
+            "                   'genomicframe.expressions', 'genomicframe.dataset')\n"
+            "       if m in sys.modules]\n"
+            "print(','.join(bad))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

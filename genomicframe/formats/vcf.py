@@ -505,7 +505,8 @@ class _Plan:
             elif name == "info":
                 cols[name] = _arrow.structs(
                     {k: _value_array(kind, lst, r.column(i))
-                     for i, (k, kind, lst) in enumerate(self.info)}, length=n)
+                     for i, (k, kind, lst) in enumerate(self.info)}, length=n,
+                    type=self.schema.field(name).type)
             elif name == "format":
                 base = len(self.info)
                 children = {}
@@ -513,7 +514,8 @@ class _Plan:
                     b = r.column(base + j)
                     children[k] = _arrow.lists(_i32(b["soff"]), _value_array(kind, lst, b),
                                                _valid(b["svalid"]))
-                cols[name] = _arrow.structs(children, length=n)
+                cols[name] = _arrow.structs(children, length=n,
+                                            type=self.schema.field(name).type)
         if not self.columns:
             empty = pa.RecordBatch.from_struct_array(_arrow.structs({}, length=n))
             return empty.replace_schema_metadata(self.schema.metadata)
