@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import struct
 import sys
+import threading
 from collections import deque
 
 from isal import isal_zlib
@@ -47,16 +48,43 @@ def isal_level(level: int) -> int:
     return (0, 0, 1, 1, 2, 2, 2, 3, 3, 3)[level]
 
 
+# python-isal's helper for its threaded gzip writer: deflate with a sync flush and CRC32
+# in one call that releases the GIL (the one-shot ``compress`` holds it).  Private API,
+# so fall back to ``compress`` + ``crc32`` when a release lacks it.
+_ParallelCompress = getattr(isal_zlib, "_ParallelCompress", None)
+_local = threading.local()
+# a final, empty fixed-Huffman deflate block: closes a sync-flushed stream
+_FINAL_EMPTY = b"\x03\x00"
+
+
+def _deflate_crc(piece, level: int):
+    """Raw deflate stream of ``piece`` and its CRC32."""
+    if _ParallelCompress is None:
+        return _deflate(piece, level, -15), _crc32(piece)
+    cache = getattr(_local, "compressors", None)
+    if cache is None:
+        cache = _local.compressors = {}
+    comp = cache.get(level)
+    if comp is None:
+        comp = cache[level] = _ParallelCompress(1 << 17, level)
+    cdata, crc = comp.compress_and_crc(piece, b"")
+    return cdata + _FINAL_EMPTY, crc
+
+
+def _stored(piece) -> bytes:
+    n = len(piece)
+    return b"\x01" + struct.pack("<HH", n, n ^ 0xFFFF) + bytes(piece)
+
+
 def _block(piece, level) -> bytes:
     n = len(piece)
     if level is None:
-        cdata = b"\x01" + struct.pack("<HH", n, n ^ 0xFFFF) + bytes(piece)
+        cdata, crc = _stored(piece), _crc32(piece)
     else:
-        cdata = _deflate(piece, level, -15)
+        cdata, crc = _deflate_crc(piece, level)
         if len(cdata) > 65536 - 26:  # incompressible: store it
-            cdata = b"\x01" + struct.pack("<HH", n, n ^ 0xFFFF) + bytes(piece)
-    return b"".join((_HEADER, _pack_bsize(len(cdata) + 25), cdata,
-                     _pack_trailer(_crc32(piece), n)))
+            cdata = _stored(piece)
+    return b"".join((_HEADER, _pack_bsize(len(cdata) + 25), cdata, _pack_trailer(crc, n)))
 
 
 def _compress_group(data, starts, stops, level):
@@ -149,12 +177,27 @@ class Writer:
         return False
 
     def write(self, data) -> int:
-        """Buffer ``data``; full blocks are compressed as they accumulate."""
+        """Compress ``data`` in blocks; a partial block waits for more data.
+
+        ``bytes`` of at least a batch are compressed straight from the caller's
+        object (they cannot change under the worker threads); other buffers are
+        copied once.
+        """
         if self.closed:
             raise ValueError("write to a closed BGZF writer")
-        n = len(data)
-        self._pending += data
-        if len(self._pending) >= self._batch:
+        mv = memoryview(data)
+        if mv.ndim != 1 or mv.itemsize != 1:
+            mv = mv.cast("B")
+        n = mv.nbytes
+        pend = self._pending
+        if not pend and n >= self._batch and type(data) is bytes:
+            full = n - n % self.block_size
+            self._queue(data, 0, full)
+            if full < n:
+                pend += mv[full:]
+            return n
+        pend += mv
+        if len(pend) >= self._batch:
             self._submit(final=False)
         return n
 
@@ -211,18 +254,24 @@ class Writer:
 
     # -- machinery ---------------------------------------------------------------------------
     def _submit(self, final: bool) -> None:
+        """Compress the whole blocks (all of it when ``final``) waiting in ``_pending``."""
         pend = self._pending
-        bs = self.block_size
-        n = len(pend) if final else len(pend) - len(pend) % bs
+        n = len(pend) if final else len(pend) - len(pend) % self.block_size
         if n == 0:
             return
-        data = bytes(pend[:n])
+        with memoryview(pend) as view:
+            data = view[:n].tobytes()
         del pend[:n]
+        self._queue(data, 0, n)
+
+    def _queue(self, data: bytes, lo: int, hi: int) -> None:
+        """Compress ``data[lo:hi]`` as consecutive blocks, in batches, in order."""
+        bs = self.block_size
         step = self._batch
-        for g in range(0, n, step):
-            hi = min(g + step, n)
-            starts = list(range(g, hi, bs))
-            stops = [min(s + bs, hi) for s in starts]
+        for g in range(lo, hi, step):
+            top = min(g + step, hi)
+            starts = list(range(g, top, bs))
+            stops = [min(a + bs, top) for a in starts]
             usz = [b - a for a, b in zip(starts, stops)]
             if self.threads == 1:
                 self._emit(_compress_group(data, starts, stops, self._level), usz)
