@@ -29,7 +29,7 @@ from typing import Iterator
 import numpy as np
 import pyarrow as pa
 
-from .. import _arrow
+from .. import _arrow, _threads
 from .._parsers import vcf as _k
 from .._parsers import vcf_gt as _kgt
 from ..errors import VcfFormatError
@@ -202,16 +202,11 @@ def _chunks(fragment: FragmentSpec, threads: int | None) -> Iterator:
     yield from text.iter_fragment_chunks(fragment, threads=threads)
 
 
-_pools: dict[int, ThreadPoolExecutor] = {}
-_pools_lock = threading.Lock()
-
-
 def _pool(threads: int) -> ThreadPoolExecutor:
-    with _pools_lock:
-        pool = _pools.get(threads)
-        if pool is None:
-            pool = _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="gf-vcf")
-        return pool
+    return _threads.pool(threads, "vcf")
+
+
+_ploidy_lock = threading.Lock()
 
 
 def _ordered(func, chunks, threads: int):
@@ -675,7 +670,7 @@ def genotype_array(source, samples=None, *, threads: int | None = None,
                 st, n, nl, eline, estart, eend, evalue, buf = _kgt.gt_chunk(chunk.data, slots, nsel,
                                                                          p, wide)
                 if st == _k.Status.ST_PLOIDY:
-                    with _pools_lock:
+                    with _ploidy_lock:
                         state["ploidy"] = max(state["ploidy"], evalue)
                     continue
                 break
