@@ -473,8 +473,24 @@ def test_name_lookup_large_index(tmp_path):
         assert t.column("name").to_pylist() == picks
         assert fa.last_fetch_stats.lookup_seconds < 0.5
         recs = fa._lookup([p.encode() for p in picks])[0]
-        assert [fa._view.name(r).decode() for r in recs[:100]] == picks[:100]
+        assert [fa._view.name(r).decode() for r in recs] == picks
         assert list(fa._lookup([b"sample_absent", b""])[0]) == [-1, -1]
+        # a large batch (radix-sorted) mixing repeats and absent names, in any order,
+        # and small batches (sorted otherwise) give the same answers
+        mixed = picks[:3000] + [f"x{p}" for p in picks[:500]] + picks[:700]
+        rng.shuffle(mixed)
+        expect = {nm: i for i, nm in enumerate(names)}
+        by_name = {}
+        for small in (False, True):
+            if small:
+                got = [r for k in range(0, len(mixed), 100)
+                       for r in fa._lookup([m.encode() for m in mixed[k:k + 100]])[0]]
+            else:
+                got = list(fa._lookup([m.encode() for m in mixed])[0])
+            assert [fa._view.name(r).decode() if r >= 0 else None for r in got] == \
+                [m if m in expect else None for m in mixed]
+            by_name[small] = got
+        assert by_name[False] == by_name[True]
 
 
 def test_index_in_memory_when_not_writable(tmp_path):

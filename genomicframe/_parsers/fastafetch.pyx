@@ -33,6 +33,13 @@ cdef struct Key:
     uint32_t flags
 
 
+cdef extern from *:
+    void __builtin_prefetch(const void* addr) noexcept nogil
+
+#: how many queries ahead of the current one the lookup prefetches
+DEF PREFETCH_AHEAD = 16
+
+
 cdef inline uint64_t _hash(const uint8_t* p, Py_ssize_t n) noexcept nogil:
     return name_hash(p, n)
 
@@ -53,6 +60,48 @@ cdef int _cmp_hashidx(const void* a, const void* b) noexcept nogil:
     if x.key != y.key:
         return -1 if x.key < y.key else 1
     return -1 if x.idx < y.idx else (1 if x.idx > y.idx else 0)
+
+
+cdef int _sort_hashidx(HashIdx* a, Py_ssize_t m) noexcept nogil:
+    """Sort ``a`` by (key, idx) when idx ascends on entry: a stable LSD radix sort
+    (six 11-bit digits) for large arrays, ``qsort`` for small ones.  -1: no memory."""
+    cdef HashIdx* tmp
+    cdef HashIdx* src
+    cdef HashIdx* dst
+    cdef HashIdx* sw
+    cdef Py_ssize_t cnt[2048]
+    cdef Py_ssize_t i, total, c
+    cdef int shift, d
+    if m < 256:
+        qsort(a, m, sizeof(HashIdx), _cmp_hashidx)
+        return 0
+    tmp = <HashIdx*>malloc(m * sizeof(HashIdx))
+    if tmp == NULL:
+        return -1
+    src = a
+    dst = tmp
+    for shift in range(0, 66, 11):
+        memset(cnt, 0, sizeof(cnt))
+        for i in range(m):
+            cnt[(src[i].key >> shift) & 2047] += 1
+        if cnt[(src[0].key >> shift) & 2047] == m:
+            continue  # every key has this digit: the order does not change
+        total = 0
+        for d in range(2048):
+            c = cnt[d]
+            cnt[d] = total
+            total += c
+        for i in range(m):
+            d = (src[i].key >> shift) & 2047
+            dst[cnt[d]] = src[i]
+            cnt[d] += 1
+        sw = src
+        src = dst
+        dst = sw
+    if src != a:
+        memcpy(a, src, m * sizeof(HashIdx))
+    free(tmp)
+    return 0
 
 
 cdef int _cmp_keyidx(const void* a, const void* b) noexcept nogil:
@@ -141,11 +190,15 @@ cdef class GfiView:
         if stop > start:
             madvise(<void*>(self.base + start), stop - start, MADV_DONTNEED)
 
-    cdef int64_t _find(self, uint64_t h, const uint8_t* name, Py_ssize_t n) noexcept nogil:
+    cdef inline const Key* _bucket(self, uint64_t h) noexcept nogil:
+        """First table entry of the directory bucket of hash ``h``."""
+        if self.dir_bits:
+            return self.keys + self.dirs[h >> (64 - self.dir_bits)]
+        return self.keys
+
+    cdef uint64_t _lower(self, uint64_t h) noexcept nogil:
+        """Position of the first table entry whose hash is ``>= h``."""
         cdef uint64_t lo, hi, mid, b
-        cdef const Key* k
-        if self.n_keys == 0:
-            return -1
         if self.dir_bits:
             b = h >> (64 - self.dir_bits)
             lo = self.dirs[b]
@@ -159,12 +212,23 @@ cdef class GfiView:
                 lo = mid + 1
             else:
                 hi = mid
+        return lo
+
+    cdef int64_t _match(self, uint64_t lo, uint64_t h, const uint8_t* name,
+                        Py_ssize_t n) noexcept nogil:
+        """Key number of ``name`` (hash ``h``) from table position ``lo`` on, or -1."""
+        cdef const Key* k
         while lo < <uint64_t>self.n_keys and self.keys[lo].hash == h:
             k = self.keys + lo
             if k.name_len == n and memcmp(self.blob + k.name_off, name, n) == 0:
                 return lo
             lo += 1
         return -1
+
+    cdef int64_t _find(self, uint64_t h, const uint8_t* name, Py_ssize_t n) noexcept nogil:
+        if self.n_keys == 0:
+            return -1
+        return self._match(self._lower(h), h, name, n)
 
     def lookup(self, list names):
         """Resolve names -> ``(keys, entries, n_missing, n_special)``.
@@ -189,10 +253,13 @@ cdef class GfiView:
         cdef HashIdx* q = <HashIdx*>malloc((m + 1) * sizeof(HashIdx))
         cdef const char** ptr = <const char**>malloc((m + 1) * sizeof(char*))
         cdef Py_ssize_t* ln = <Py_ssize_t*>malloc((m + 1) * sizeof(Py_ssize_t))
-        if q == NULL or ptr == NULL or ln == NULL:
+        cdef uint64_t* pos = <uint64_t*>malloc((m + 1) * sizeof(uint64_t))
+        cdef Py_ssize_t j
+        if q == NULL or ptr == NULL or ln == NULL or pos == NULL:
             free(q)
             free(ptr)
             free(ln)
+            free(pos)
             raise MemoryError()
         try:
             for i in range(m):
@@ -207,9 +274,31 @@ cdef class GfiView:
                 for i in range(m):
                     q[i].key = _hash(<const uint8_t*>ptr[i], ln[i])
                     q[i].idx = i
-                qsort(q, m, sizeof(HashIdx), _cmp_hashidx)
+                if _sort_hashidx(q, m) < 0:
+                    with gil:
+                        raise MemoryError()
+                # three sweeps in hash order, each prefetching the memory a later query
+                # will touch, so the cache misses of many queries overlap: directory ->
+                # table position (in pos), then table entry -> name bytes -> match
+                if self.n_keys:
+                    for i in range(min(m, PREFETCH_AHEAD)):
+                        __builtin_prefetch(self._bucket(q[i].key))
+                    for i in range(m):
+                        if i + PREFETCH_AHEAD < m:
+                            __builtin_prefetch(self._bucket(q[i + PREFETCH_AHEAD].key))
+                        pos[i] = self._lower(q[i].key)
+                    for i in range(min(m, PREFETCH_AHEAD)):
+                        if pos[i] < <uint64_t>self.n_keys:
+                            __builtin_prefetch(self.blob + self.keys[pos[i]].name_off)
                 for i in range(m):
-                    kk = self._find(q[i].key, <const uint8_t*>ptr[q[i].idx], ln[q[i].idx])
+                    if self.n_keys == 0:
+                        kk = -1
+                    else:
+                        j = i + PREFETCH_AHEAD
+                        if j < m and pos[j] < <uint64_t>self.n_keys:
+                            __builtin_prefetch(self.blob + self.keys[pos[j]].name_off)
+                        kk = self._match(pos[i], q[i].key, <const uint8_t*>ptr[q[i].idx],
+                                         ln[q[i].idx])
                     o[q[i].idx] = kk
                     if kk >= 0:
                         ent[q[i].idx] = self.keys[kk]
@@ -223,6 +312,7 @@ cdef class GfiView:
             free(q)
             free(ptr)
             free(ln)
+            free(pos)
         return out, entries, n_missing, n_special
 
     def entries(self, const int64_t[::1] recs):
