@@ -523,3 +523,17 @@ def test_concatenated_bgzf_members(tmp_path):
     with pysam.FastaFile(str(ref_path)) as ref, gf.FastaFile(mine, threads=2) as fa:
         got = fa.fetch_many(names[::-1]).column("sequence").to_pylist()
         assert got == [ref.fetch(n) for n in names[::-1]]
+
+
+def test_valid_rows_kernel():
+    from genomicframe._parsers import fastaidx as K
+
+    sc = K.FaiScanner()
+    data = b">a\nAC\n>e\n>b\nG\n>a\nT\n"
+    assert sc.feed(data, 0) == 0
+    assert sc.finish(len(data)) == 0
+    rows = sc.views()[0]
+    assert list(K.valid_rows(rows)) == [0, 2, 3]  # the header-only record 'e' is left out
+    assert list(K.valid_rows(rows, bytearray([1, 0, 1, 0]))) == [0, 2]
+    with pytest.raises(ValueError):
+        K.valid_rows(rows, bytearray(3))

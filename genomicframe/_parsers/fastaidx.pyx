@@ -739,3 +739,28 @@ def valid_mask(const int64_t[:, ::1] rows):
     for i in range(n):
         o[i] = 0 if rows[i, F_FLAGS] & FLAG_NO_SEQ_ else 1
     return out
+
+
+
+cdef Py_ssize_t _valid_rows(const int64_t[:, ::1] rows, const uint8_t[::1] keep,
+                            int64_t[::1] o) noexcept:
+    cdef Py_ssize_t i, k = 0, n = rows.shape[0]
+    cdef bint has_keep = keep is not None
+    with nogil:
+        for i in range(n):
+            if (keep[i] != 0) if has_keep else not (rows[i, F_FLAGS] & FLAG_NO_SEQ_):
+                o[k] = i
+                k += 1
+    return k
+
+
+def valid_rows(const int64_t[:, ::1] rows, const uint8_t[::1] keep=None):
+    """Row numbers (``array('q')``) of the records that have a sequence line, i.e.
+    the rows of the ``.fai``; with ``keep`` (a byte per row), of those rows whose
+    ``keep`` byte is non-zero instead."""
+    from array import array
+    if keep is not None and keep.shape[0] != rows.shape[0]:
+        raise ValueError("rows and keep differ in length")
+    out = array("q", bytes(8 * rows.shape[0]))
+    cdef Py_ssize_t k = _valid_rows(rows, keep, out)
+    return out if k == len(out) else out[:k]

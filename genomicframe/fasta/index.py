@@ -196,24 +196,28 @@ class _Collector:
         self.blob_len = ends[len(ends) - 1]
         if self._pool is None:
             return
-        fai = loc = None
+        # copies (the scanner's buffers move as they grow); the writer thread formats
+        # them (GIL released) while this thread goes on scanning
+        text = None
         if self.fai_fh is not None or self.loc_fh is not None:
-            st, en = K.rebased_names(ends, first)
-            sel = _select(K.valid_mask(rows))
-            if self.fai_fh is not None:
-                fai = K.format_index(names, st, en, rows, sel, 0)
-            if self.loc_fh is not None:
-                loc = K.format_index(names, st, en, rows, sel, 1)
-        blob = bytes(names) if self.gfi_fh is not None else None
-        self._pending.append(self._pool.submit(self._write, fai, loc, blob))
+            text = (K.rows_of(bytes(rows)), array("q", ends), first)
+        blob = bytes(names)
+        self._pending.append(self._pool.submit(self._write, text, blob))
 
-    def _write(self, fai, loc, blob):
-        if blob is not None:
+    def _write(self, text, blob):
+        from .._parsers import fastaidx as K
+
+        if self.gfi_fh is not None:
             self.gfi_fh.write(blob)
-        if fai is not None:
-            self.fai_fh.write(fai)
-        if loc is not None:
-            self.loc_fh.write(loc)
+        if text is None:
+            return
+        rows, ends, first = text
+        st, en = K.rebased_names(ends, first)
+        sel = K.valid_rows(rows)
+        if self.fai_fh is not None:
+            self.fai_fh.write(K.format_index(blob, st, en, rows, sel, 0))
+        if self.loc_fh is not None:
+            self.loc_fh.write(K.format_index(blob, st, en, rows, sel, 1))
 
     def finish(self) -> None:
         """Wait for the writer (re-raising its errors)."""
@@ -225,20 +229,6 @@ class _Collector:
             if self._pool is not None:
                 self._pool.shutdown()
                 self._pool = None
-
-
-def _select(mask) -> array:
-    """Positions of the non-zero bytes of ``mask`` -> ``array('q')``."""
-    out = array("q")
-    pos = mask.find(1)
-    if pos < 0:
-        return out
-    if mask.count(0) == 0:
-        return array("q", range(len(mask)))
-    while pos >= 0:
-        out.append(pos)
-        pos = mask.find(1, pos + 1)
-    return out
 
 
 def _block_end(path, last_coffset: int) -> int:
@@ -368,7 +358,7 @@ def _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, writ
         return IndexResult(header + bytes(blob) + b"".join(bytes(p) for p in gfi_parts), n_keys,
                            len(coffs), data_size, written)
     if dups:  # the streamed text listed repeated names: write it again without them
-        selected = _select(valid)
+        selected = K.valid_rows(rows, valid)
         sink.fai_fh.seek(0)
         sink.fai_fh.truncate()
         sink.fai_fh.write(K.format_index(blob, name_start, name_end, rows, selected, 0))
