@@ -537,3 +537,29 @@ def test_valid_rows_kernel():
     assert list(K.valid_rows(rows, bytearray([1, 0, 1, 0]))) == [0, 2]
     with pytest.raises(ValueError):
         K.valid_rows(rows, bytearray(3))
+
+
+def test_gfi_same_with_hashes_from_the_writer(tmp_path):
+    # written to disk, the names are hashed on the writer thread during the scan;
+    # in memory, build_table hashes them itself: both must give the same .gfi
+    rng = random.Random(5)
+    data = "".join(f">r{rng.getrandbits(40):x}_{i}\n{'ACGT' * (i % 5)}\n"
+                   for i in range(3000)).encode() + b">dup\nA\n>r_last\nC\n>dup\nG\n"
+    src = tmp_path / "h.fa"
+    src.write_bytes(data)
+    with pytest.warns(EmptyRecordWarning):
+        with pytest.warns(DuplicateNameWarning):
+            mem = build_index(src, write=False).gfi
+    with pytest.warns(EmptyRecordWarning):
+        with pytest.warns(DuplicateNameWarning):
+            build_index(src)
+    assert (tmp_path / "h.fa.gfi").read_bytes() == mem
+    from array import array
+
+    from genomicframe._parsers import fastaidx as K
+    names = b"abcde"
+    assert list(K.hash_names(names, array("q", [2, 5]), 0)) == \
+        [list(K.hash_names(b"ab", array("q", [2]), 0))[0],
+         list(K.hash_names(b"cde", array("q", [3]), 0))[0]]
+    with pytest.raises(ValueError):
+        K.hash_names(names, array("q", [2, 4]), 0)

@@ -550,9 +550,28 @@ cdef struct HashRec:
     int64_t r
 
 
+def hash_names(const uint8_t[::1] names, const int64_t[::1] ends, int64_t first):
+    """Name hashes (``array('Q')``) of a batch of records, as :func:`build_table`
+    computes them: ``names`` holds the batch's names back to back, ``ends`` their
+    ends in the whole blob, where the batch starts at ``first``."""
+    from array import array
+    cdef Py_ssize_t k, n = ends.shape[0]
+    cdef int64_t a = first
+    cdef const uint8_t* bp = &names[0] if names.shape[0] else NULL
+    if n and ends[n - 1] - first != names.shape[0]:
+        raise ValueError("names and ends disagree")
+    out = array("Q", bytes(8 * n))
+    cdef uint64_t[::1] h = out
+    with nogil:
+        for k in range(n):
+            h[k] = _hash(bp + (a - first), ends[k] - a)
+            a = ends[k]
+    return out
+
+
 def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
                 const int64_t[::1] name_starts, const int64_t[::1] name_ends,
-                uint8_t[::1] valid, int dir_bits):
+                uint8_t[::1] valid, int dir_bits, const uint64_t[::1] known=None):
     """Hash table of the valid records, bucket-sorted by hash in one pass.
 
     Entries are ordered by (hash, record number); a name that repeats an earlier
@@ -560,9 +579,12 @@ def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
     htslib).  Returns ``(keys, dirs, spans, forder, dups)``: sections of the
     ``.gfi`` as bytes (see genomicframe/fasta/gfi.py; entries point into
     ``blob``, which is stored as it is) and the record numbers of the dropped
-    repeats, ascending.
+    repeats, ascending.  ``known``, when given, holds every record's name hash
+    (from :func:`hash_names`), computed while the scan ran.
     """
     cdef Py_ssize_t n = rows.shape[0], i, j, k, b, nb, n_valid = 0, n_keys, pos
+    cdef bint have = known is not None
+    cdef const uint64_t* kh = NULL
     cdef uint64_t h
     cdef int64_t r, t
     cdef uint64_t* hashes
@@ -578,6 +600,11 @@ def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
     cdef int shift = 64 - dir_bits
     if name_starts.shape[0] != n or name_ends.shape[0] != n or valid.shape[0] != n:
         raise ValueError("rows, names and valid differ in length")
+    if have:
+        if known.shape[0] != n:
+            raise ValueError("rows and known hashes differ in length")
+        if n:
+            kh = &known[0]
     nb = (<Py_ssize_t>1) << dir_bits
     hashes = <uint64_t*>malloc((n + 1) * sizeof(uint64_t))
     order = <int64_t*>malloc((n + 1) * sizeof(int64_t))
@@ -594,7 +621,10 @@ def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
         with nogil:
             for i in range(n):
                 if valid[i]:
-                    hashes[i] = _hash(bp + name_starts[i], name_ends[i] - name_starts[i])
+                    if have:
+                        hashes[i] = kh[i]
+                    else:
+                        hashes[i] = _hash(bp + name_starts[i], name_ends[i] - name_starts[i])
                     b = (hashes[i] >> shift) if dir_bits else 0
                     count[b + 1] += 1
                     n_valid += 1

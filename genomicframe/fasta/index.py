@@ -165,9 +165,10 @@ def _scan(path, threads, on_chunk):
 class _Collector:
     """Streams .fai/.loc lines and the .gfi names while the scan runs.
 
-    The main thread formats each batch of finished records (and copies their
-    names out of the scanner, whose buffers move as they grow); a writer thread
-    writes them, so the file writes overlap the inflate and the scan.
+    The main thread copies each batch of finished records out of the scanner
+    (whose buffers move as they grow); a writer thread hashes their names for
+    the .gfi table, formats the text (GIL released) and writes it, so that work
+    overlaps the inflate and the scan.
     Header-only records are left out as they come; repeated names are only known
     at the end, when the text is rewritten in the (rare) case there are any.
     """
@@ -177,6 +178,7 @@ class _Collector:
         self.loc_fh = loc_fh
         self.gfi_fh = gfi_fh  # the names blob goes right after the .gfi header
         self.blob_len = 0
+        self.hashes = array("Q")  # name hash of every record, computed by the writer
         self._pending = []
         self._pool = None
         if gfi_fh is not None:
@@ -200,18 +202,19 @@ class _Collector:
         # them (GIL released) while this thread goes on scanning
         text = None
         if self.fai_fh is not None or self.loc_fh is not None:
-            text = (K.rows_of(bytes(rows)), array("q", ends), first)
-        blob = bytes(names)
-        self._pending.append(self._pool.submit(self._write, text, blob))
+            text = K.rows_of(bytes(rows))
+        self._pending.append(self._pool.submit(self._write, text, bytes(names),
+                                               array("q", ends), first))
 
-    def _write(self, text, blob):
+    def _write(self, rows, blob, ends, first):
         from .._parsers import fastaidx as K
 
+        # batches are submitted in file order to this single thread
+        self.hashes.extend(K.hash_names(blob, ends, first))
         if self.gfi_fh is not None:
             self.gfi_fh.write(blob)
-        if text is None:
+        if rows is None:
             return
-        rows, ends, first = text
         st, en = K.rebased_names(ends, first)
         sel = K.valid_rows(rows)
         if self.fai_fh is not None:
@@ -327,7 +330,8 @@ def _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, writ
 
     dir_bits = _gfi.dir_bits_for(n_valid)
     keys, dirs, spans, forder, dups = K.build_table(
-        rows, blob, name_start, name_end, valid, dir_bits)
+        rows, blob, name_start, name_end, valid, dir_bits,
+        sink.hashes if len(sink.hashes) == n else None)
     if dups:
         shown = ", ".join(f"'{bytes(blob[name_start[r]:name_end[r]]).decode('utf-8', 'replace')}' "
                           f"(line {rows[r, 6]})" for r in dups[:5])
