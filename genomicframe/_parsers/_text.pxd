@@ -286,3 +286,27 @@ cdef inline bint same(const char* a, const char* b, Py_ssize_t n) noexcept nogil
 
 cdef inline bint is_dot(const char* s, const char* e) noexcept nogil:
     return e - s == 1 and s[0] == 46
+
+
+cdef inline const char* gt_allele(const char* s, const char* e, int64_t nallele,
+                                  int64_t* out) noexcept nogil:
+    """Read one GT allele at ``s``: '.' gives -1, digits the index; an index at or
+    beyond ``nallele`` reads as missing (-1), as in htslib.  Returns the position
+    after it, or NULL when no allele starts at ``s``."""
+    cdef int64_t a
+    cdef unsigned int d
+    if s < e and s[0] == 46:
+        out[0] = -1
+        return s + 1
+    if s >= e or <unsigned int>(<unsigned char>s[0] - 48) > 9:
+        return NULL
+    a = 0
+    while s < e:
+        d = <unsigned char>s[0] - 48
+        if d > 9:
+            break
+        if a < 1000000:
+            a = a * 10 + d
+        s += 1
+    out[0] = -1 if a >= nallele else a
+    return s

@@ -11,7 +11,7 @@ from libc.string cimport memchr
 from genomicframe._parsers._buffers cimport (
     Buf, buf_reserve, buf_bytes, buf_u8, buf_i16, buf_i32, buf_f32)
 from genomicframe._parsers._text cimport (
-    find, same, is_dot, digits, parse_i64, parse_f32, fast_f64, NUM_OK, NUM_OVERFLOW)
+    find, same, is_dot, digits, gt_allele, parse_i64, parse_f32, fast_f64, NUM_OK, NUM_OVERFLOW)
 
 cdef extern from *:
     """
@@ -295,7 +295,6 @@ cdef inline int gt_value(Col* c, const char* s, const char* e, int64_t nallele) 
     cdef int64_t a
     cdef bint phased = True
     cdef int nsep = 0
-    cdef unsigned int d
     if s < e and (s[0] == 124 or s[0] == 47):   # VCF 4.4 explicit phase of the first allele
         phased = s[0] == 124
         nsep += 1
@@ -303,24 +302,9 @@ cdef inline int gt_value(Col* c, const char* s, const char* e, int64_t nallele) 
     if s >= e:
         return 1
     while True:
-        if s < e and s[0] == 46:
-            a = -1
-            s += 1
-        else:
-            a = 0
-            if s >= e or <unsigned int>(<unsigned char>s[0] - 48) > 9:
-                return 1
-            while s < e:
-                d = <unsigned char>s[0] - 48
-                if d > 9:
-                    break
-                if a < 1000000:
-                    a = a * 10 + d
-                s += 1
-            if a >= nallele:
-                a = -1
-            elif a > 32767:
-                return 1
+        s = gt_allele(s, e, nallele, &a)
+        if s == NULL or a > 32767:
+            return 1
         c.nleaf += 1
         if buf_i16(&c.vals, <int16_t>a):
             return -1

@@ -11,6 +11,7 @@ from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, free, qsort
 from libc.string cimport memchr, memcmp, memcpy, memset
 from posix.mman cimport madvise, MADV_DONTNEED
+from genomicframe._parsers._gfi cimport GfiKey as Key
 from genomicframe._parsers._namehash cimport name_hash
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
@@ -19,18 +20,6 @@ from array import array
 
 cdef enum:
     FLAG_ODD_BYTES = 2
-
-
-cdef struct Key:
-    # one .gfi hash-table entry (48 bytes; layout in genomicframe/fasta/gfi.py)
-    uint64_t hash
-    uint64_t seq_off
-    uint64_t length
-    uint64_t name_off
-    uint32_t name_len
-    uint32_t line_bases
-    uint32_t line_width
-    uint32_t flags
 
 
 cdef extern from *:

@@ -16,6 +16,8 @@ Finished records are kept as rows of :data:`NCOL` int64 fields, in file order.
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, calloc, realloc, free
 from libc.string cimport memchr, memcpy, memcmp
+
+from genomicframe._parsers._gfi cimport GfiKey
 from genomicframe._parsers._namehash cimport name_hash
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
 
@@ -533,18 +535,6 @@ def format_index(const uint8_t[::1] blob, const int64_t[::1] name_starts,
 
 
 # -- the .gfi hash table -------------------------------------------------------------------
-cdef struct GfiKey:
-    # one .gfi entry: layout documented in genomicframe/fasta/gfi.py (48 bytes)
-    uint64_t hash
-    uint64_t seq_off
-    uint64_t length
-    uint64_t name_off
-    uint32_t name_len
-    uint32_t line_bases
-    uint32_t line_width
-    uint32_t flags
-
-
 cdef struct HashRec:
     uint64_t h
     int64_t r

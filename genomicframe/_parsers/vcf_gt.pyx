@@ -9,7 +9,7 @@ from libc.string cimport memchr, memset
 
 from genomicframe._parsers._buffers cimport Buf, buf_reserve
 from genomicframe._parsers._owned cimport Owned, take
-from genomicframe._parsers._text cimport find, is_dot
+from genomicframe._parsers._text cimport find, gt_allele, is_dot
 from genomicframe._parsers._vcfcols cimport (
     ST_BAD_GT, ST_BLANK_LINE, ST_FEW_COLUMNS, ST_NOMEM, ST_PLOIDY, ST_ALLELE_RANGE)
 
@@ -33,33 +33,19 @@ cdef int gt_sample(GtState* g, char* o, const char* s, const char* e, int64_t na
     """Write one GT into ``o`` (ploidy bytes: alleles, -1 missing, -2 padding)."""
     cdef int k = 0
     cdef int64_t a
-    cdef unsigned int d
     if s < e and (s[0] == 124 or s[0] == 47):
         s += 1
     if s >= e:
         return ST_BAD_GT
     while True:
-        if s < e and s[0] == 46:
-            a = -1
-            s += 1
-        else:
-            a = 0
-            if s >= e or <unsigned int>(<unsigned char>s[0] - 48) > 9:
-                return ST_BAD_GT
-            while s < e:
-                d = <unsigned char>s[0] - 48
-                if d > 9:
-                    break
-                if a < 1000000:
-                    a = a * 10 + d
-                s += 1
-            if a >= nallele:
-                a = -1   # beyond the record's alleles: missing, as in htslib
-            elif a > 127 and not g.wide:
-                g.err_value = a
-                return ST_ALLELE_RANGE
-            elif a > 32767:
-                return ST_BAD_GT
+        s = gt_allele(s, e, nallele, &a)
+        if s == NULL:
+            return ST_BAD_GT
+        if a > 127 and not g.wide:
+            g.err_value = a
+            return ST_ALLELE_RANGE
+        if a > 32767:
+            return ST_BAD_GT
         if k >= g.ploidy:
             g.err_value = k + 1
             return ST_PLOIDY

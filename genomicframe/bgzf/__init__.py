@@ -9,8 +9,7 @@ b'chr1\\t10\\nchr1\\t10\\nchr1\\t10\\n'
 """
 from __future__ import annotations
 
-import importlib
-
+from .._lazy import lazy_attributes
 from .constants import EOF_MARKER, MAX_BLOCK_DATA, MAX_BLOCK_SIZE
 
 _WHERE = {
@@ -26,14 +25,4 @@ _WHERE = {
 __all__ = ["EOF_MARKER", "MAX_BLOCK_DATA", "MAX_BLOCK_SIZE", *sorted(_WHERE)]
 
 
-def __getattr__(name: str):
-    mod = _WHERE.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'genomicframe.bgzf' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"genomicframe.bgzf.{mod}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(__name__, _WHERE, globals())

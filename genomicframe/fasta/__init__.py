@@ -13,7 +13,7 @@ See ``docs/fasta.md`` for the index formats and the scaling estimate.
 """
 from __future__ import annotations
 
-import importlib
+from .._lazy import lazy_attributes
 
 _WHERE = {
     "FastaFile": "file",
@@ -25,14 +25,4 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str):
-    mod = _WHERE.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'genomicframe.fasta' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"genomicframe.fasta.{mod}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(__name__, _WHERE, globals())

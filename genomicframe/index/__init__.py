@@ -8,7 +8,7 @@ regions into :class:`~genomicframe.formats.base.FragmentSpec` values.
 """
 from __future__ import annotations
 
-import importlib
+from .._lazy import lazy_attributes
 
 _WHERE = {
     "TabixIndex": "tabix", "RefIndex": "tabix", "read_index": "tabix", "parse_index": "tabix",
@@ -21,14 +21,4 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str):
-    mod = _WHERE.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'genomicframe.index' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"genomicframe.index.{mod}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(__name__, _WHERE, globals())
