@@ -11,8 +11,8 @@ note), hands each a :class:`Context` (data sizes, repeat count, timing helpers),
 and prints one table per topic: best wall time of ``--repeat`` runs, least CPU
 time (user + system), MB/s of uncompressed data, time relative to our row of the
 same task, and peak RSS where it was measured.  On a busy machine compare the CPU
-column too: wall time suffers from other work, CPU time much less.  Topics may also record named ratio checks against the
-DESIGN.md targets with :meth:`Context.check`; they are printed after the tables.
+column too: wall time suffers from other work, CPU time much less.  Topics may also
+record named ratio checks against the DESIGN.md targets with :meth:`Context.check`; they are printed after the tables.
 
 Input data comes from ``benchmarks/datagen.py`` (seeded, cached under
 ``$GENOMICFRAME_BENCH_DATA`` or ``asv_bench/.data``).  Tools that are not

@@ -143,7 +143,7 @@ def test_warnings(cls):
     with pytest.warns(cls):
         import warnings
 
-        warnings.warn(cls("careful"))
+        warnings.warn(cls("careful"), stacklevel=1)
 
 
 def test_errors_raised_by_bgzf_carry_path_and_offset(tmp_path):

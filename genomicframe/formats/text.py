@@ -633,7 +633,7 @@ def read_header_lines(path, prefix: bytes = b"#") -> HeaderLines:
         if next_coff is not None:
             voffset = next_coff << 16
         elif blocks:
-            for coff, s, n in blocks:
+            for coff, s, n in blocks:  # noqa: B007 -- the match is used after the loop
                 if s <= data_start < s + n:
                     break
             voffset = (coff << 16) | (data_start - s)
