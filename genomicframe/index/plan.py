@@ -49,7 +49,7 @@ def find_index(path, suffixes=INDEX_SUFFIXES) -> str | None:
     if stale is not None:
         raise StaleIndexError(
             f"index {os.path.basename(stale)} is older than the data file; rebuild it "
-            "(`tabix -f -p vcf FILE`, or pysam.tabix_index(FILE, preset='vcf', force=True)) "
+            "(`genomicframe index FILE` or `tabix -f -p vcf FILE`) "
             "or delete it", path=stale)
     return None
 

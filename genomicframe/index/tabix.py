@@ -282,7 +282,7 @@ def merge_chunks(beg: np.ndarray, end: np.ndarray) -> list[tuple[int, int]]:
 
 def _bad(path, what: str) -> IndexFileError:
     return IndexFileError(f"{what}; the index is damaged or not a tabix/CSI index (rebuild it "
-                          "with `tabix -f -p vcf FILE` or delete it)", path=path)
+                          "with `genomicframe index FILE` or `tabix -f -p vcf FILE`, or delete it)", path=path)
 
 
 def _parse_names(blob: bytes, n_ref: int, path) -> list[str]:
