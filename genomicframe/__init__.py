@@ -25,6 +25,7 @@ _LAZY = {
     "field": ("genomicframe.expressions", "field"),
     "scalar": ("genomicframe.expressions", "scalar"),
     "region": ("genomicframe.expressions", "region"),
+    "write_vcf": ("genomicframe.formats.vcf_writer", "write_vcf"),
 }
 
 __all__ = ["__version__", *sorted(_SUBMODULES), *sorted(_LAZY)]
