@@ -178,3 +178,64 @@ def test_view_region(toy_path, table, capsys):
     assert got
     assert main(["view", toy_path, "-r", "chr2:9-3"]) == 1
     assert "the end is before the beginning" in capsys.readouterr().err
+
+
+# -- VCF output ------------------------------------------------------------------------------
+
+def _vcf_input(tmp_path, n=150):
+    import _vcfgen
+
+    recs = _vcfgen.records(n=n)
+    return _vcfgen.write_vcf(tmp_path / "in.vcf.gz", recs), recs
+
+
+def test_view_vcf_to_stdout(tmp_path, capsys):
+    path, recs = _vcf_input(tmp_path)
+    assert main(["view", path, "--format", "vcf", "-f", "qual >= 30", "-n", "5"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "##fileformat=VCFv4.3"
+    assert out[-7].startswith("##genomicframe_command=genomicframe view ")
+    assert "--filter 'qual >= 30'" in out[-7]
+    assert out[-6] == "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"
+    want = [r for r in recs if r["qual"] is not None and r["qual"] >= 30][:5]
+    got = [x.split("\t") for x in out[-5:]]
+    assert [(c, int(p), float(q)) for c, p, _, _, _, q, *_ in got] == [
+        (r["chrom"], r["pos"], r["qual"]) for r in want]
+    # --columns: chrom, pos and ref are always written; info.KEY picks one INFO key
+    assert main(["view", path, "-O", "vcf", "-c", "info.DP", "--no-header", "-n", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [x.split("\t")[7] for x in lines] == [f"DP={r['dp']}" for r in recs[:2]]
+    assert [x.split("\t")[4:7] for x in lines] == [[".", ".", "."]] * 2
+    assert main(["view", path, "-O", "vcf", "--header-only"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("#CHROM")
+    assert main(["view", path, "--header-only"]) == 1
+    assert "--header-only is for --format vcf" in capsys.readouterr().err
+
+
+def test_view_and_convert_vcf_gz_are_bgzf_and_indexable(tmp_path):
+    pysam = pytest.importorskip("pysam")
+    path, recs = _vcf_input(tmp_path)
+    table = gf.dataset(path).to_table()
+    for args in (["view", path, "-o", str(tmp_path / "v.vcf.gz")],
+                 ["convert", path, str(tmp_path / "c.vcf.gz")]):
+        assert main(args) == 0
+        out = args[-1]
+        with open(out, "rb") as fh:
+            assert fh.read(4) == b"\x1f\x8b\x08\x04"  # BGZF: gzip with the extra field
+        assert gf.dataset(out).to_table().equals(table)
+        pysam.tabix_index(out, preset="vcf", force=True, keep_original=True)
+        with pysam.TabixFile(out) as tbx:
+            n = sum(1 for _ in tbx.fetch("chr2"))
+        assert n == sum(r["chrom"] == "chr2" for r in recs)
+    assert main(["convert", path, str(tmp_path / "p.vcf"), "--partition-by", "chrom"]) == 1
+
+
+def test_view_vcf_pipe_reads_back(tmp_path):
+    path, _ = _vcf_input(tmp_path, n=60)
+    r = _run(["view", path, "-O", "vcf", "-r", "chr1:1-5000"])
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "piped.vcf"
+    out.write_bytes(r.stdout)
+    want = gf.dataset(path).to_table(filter=gf.region("chr1", 0, 5000))
+    assert gf.dataset(str(out)).to_table().equals(want)
+    assert b"--region chr1:1-5000" in r.stdout

@@ -1,4 +1,4 @@
-"""``genomicframe view``: filter and project a file; write TSV, CSV, JSON lines, Parquet or Arrow.
+"""``genomicframe view``: filter and project a file; write TSV, CSV, JSON lines, VCF, Parquet, IPC.
 
 Also the helpers ``schema`` and ``convert`` share: opening the input (``-``
 is standard input), parsing ``--columns``, the progress bar, writers.
@@ -10,8 +10,10 @@ import os
 import sys
 import time
 
-HELP = "filter and project a file; print it as TSV/CSV/JSON lines or write Parquet/Arrow"
-FORMATS = ("tsv", "csv", "jsonl", "parquet", "arrow")
+HELP = "filter and project a file; print it as TSV/CSV/JSON lines/VCF or write Parquet/Arrow"
+FORMATS = ("tsv", "csv", "jsonl", "vcf", "parquet", "arrow")
+#: columns every VCF data line needs; ``--format vcf`` adds them to ``--columns``
+VCF_REQUIRED = ("chrom", "pos", "ref")
 _BINARY = {"parquet", "arrow"}
 
 
@@ -41,7 +43,9 @@ def add_parser(sub) -> None:
     p.add_argument("--limit", "-n", type=int, default=None, metavar="N", help="at most N rows")
     p.add_argument("--format", "-O", choices=FORMATS, default=None,
                    help="output format (default: from -o's suffix, else tsv)")
-    p.add_argument("--no-header", action="store_true", help="no column-name line in tsv/csv output")
+    p.add_argument("--no-header", action="store_true",
+                   help="no column-name line in tsv/csv output; no header in vcf output")
+    p.add_argument("--header-only", action="store_true", help="vcf output: only the header")
     p.add_argument("-o", "--output", metavar="OUT", default=None,
                    help="output file (default: standard output)")
     p.set_defaults(func=run)
@@ -181,7 +185,8 @@ def output_format(args) -> str:
     out = (args.output or "").lower()
     for suffix, fmt in ((".parquet", "parquet"), (".pq", "parquet"), (".arrow", "arrow"),
                         (".arrows", "arrow"), (".ipc", "arrow"), (".csv", "csv"),
-                        (".jsonl", "jsonl"), (".ndjson", "jsonl")):
+                        (".jsonl", "jsonl"), (".ndjson", "jsonl"), (".vcf", "vcf"),
+                        (".vcf.gz", "vcf"), (".vcf.bgz", "vcf")):
         if out.endswith(suffix):
             return fmt
     return "tsv"
@@ -369,6 +374,62 @@ def write_binary(target, schema, batch_iter, fmt: str) -> None:
             w.write_batch(b)
 
 
+# -- VCF output -----------------------------------------------------------------------------
+def vcf_scanner(ds, args):
+    """The scanner for VCF output: ``--columns`` plus the required columns the dataset has;
+    struct children (``info.DP``, ``format.GT``) keep their dotted names, so the writer knows
+    them as INFO/FORMAT keys."""
+    from . import CliError
+
+    cols = parse_columns(args.columns)
+    if cols is not None:
+        import pyarrow.compute as pc
+
+        names = ds.schema.names
+        extra = [c for c in VCF_REQUIRED if c in names and c not in cols]
+        if "pos" not in names and "start" in names and "start" not in cols:
+            extra.append("start")
+        cols = {c: pc.field(*c.split(".")) if c not in names else pc.field(c)
+                for c in extra + cols}
+    try:
+        return ds.scanner(columns=cols, filter=query_filter(ds, args),
+                          use_threads=args.threads != 1)
+    except KeyError as exc:
+        raise CliError(exc.args[0] if exc.args else str(exc)) from None
+
+
+def command_line(args, command: str) -> str:
+    """The command as a ``##genomicframe_command=`` header line (reconstructed from ``args``)."""
+    import shlex
+
+    from .._version import __version__
+
+    words = ["genomicframe", command, args.file]
+    for flag, value in (("--filter", args.filter), ("--columns", args.columns),
+                        ("--limit", getattr(args, "limit", None))):
+        if value is not None:
+            words += [flag, str(value)]
+    for r in args.region or ():
+        words += ["--region", r]
+    return f"genomicframe_command={shlex.join(words)}; version={__version__}"
+
+
+def write_vcf_output(ds, sc, target, it, args, command: str, header_only: bool = False) -> None:
+    """Write the scan's batches ``it`` as VCF to ``target`` (a path, ``"-"``)."""
+    from ..formats.vcf_writer import VcfWriter
+
+    source = ds.files[0] if ds.format.name == "vcf" else False
+    with VcfWriter(target, sc.projected_schema, header=source,
+                   meta=[command_line(args, command)],
+                   write_header=not getattr(args, "no_header", False),
+                   threads=args.threads) as w:
+        if header_only:
+            w._header(next(iter(it), None))
+            return
+        for b in it:
+            w.write_batch(b)
+
+
 def run(args: argparse.Namespace) -> int:
     from . import CliError
 
@@ -377,15 +438,19 @@ def run(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
         raise CliError("--threads needs a positive number")
     fmt = output_format(args)
+    if args.header_only and fmt != "vcf":
+        raise CliError("--header-only is for --format vcf")
     if fmt in _BINARY and args.output is None and sys.stdout.isatty():
         raise CliError(f"{fmt} is binary: give -o OUT or redirect standard output")
     with Input(args.file) as inp:
         ds = open_dataset(inp.path, args.input_format)
-        sc = scanner(ds, args)
+        sc = vcf_scanner(ds, args) if fmt == "vcf" else scanner(ds, args)
         progress = Progress(len(sc.fragments()))
         it = batches(sc, args.limit, progress)
         schema = sc.projected_schema
-        if fmt in _BINARY:
+        if fmt == "vcf":
+            write_vcf_output(ds, sc, args.output or "-", it, args, "view", args.header_only)
+        elif fmt in _BINARY:
             if args.output is None:
                 sys.stdout.flush()
                 import pyarrow as pa
