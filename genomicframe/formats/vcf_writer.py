@@ -11,13 +11,13 @@ per record, and batches stream to the output one at a time.
 >>> out = io.BytesIO()
 >>> gf.write_vcf(t, out)
 1
->>> print(out.getvalue().decode().splitlines()[-1])
-chr1	10	.	A	C,<DEL>	30.5	.	.
+>>> out.getvalue().decode().splitlines()[-1].split(chr(9))
+['chr1', '10', '.', 'A', 'C,<DEL>', '30.5', '.', '.']
 
 What is written (see ``docs/vcf.md``, "Writing VCF"): ``pos`` (1-based; or
 ``start + 1`` when only ``start`` is there), nulls as ``.`` (also inside
 lists), true flags as the bare key, INFO and FORMAT keys in schema order
-(``GT`` first), FLOATs as the shortest text that reads back to the same
+(``GT`` first), floats as the shortest text that reads back to the same
 float32, GT rebuilt from allele indices and phasing, trailing missing FORMAT
 values of a sample left out.  ``chrom``, ``pos`` (or ``start``) and ``ref``
 are required (:class:`VcfWriteError` names what is missing); every other
