@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import itertools
 import json
 import os
 import random
@@ -563,3 +564,123 @@ def test_gfi_same_with_hashes_from_the_writer(tmp_path):
          list(K.hash_names(b"cde", array("q", [3]), 0))[0]]
     with pytest.raises(ValueError):
         K.hash_names(names, array("q", [2, 4]), 0)
+
+
+# -- block-parallel scan: per-block summaries stitched in order ------------------------------
+def _scan_state(sc, code):
+    rows, names, ends = sc.views() if sc.n_records else (b"", b"", b"")
+    return (code, bytes(rows), bytes(names), bytes(ends), sc.err_line, sc.err_offset,
+            sc.err_char, sc.why, sc.why_line, sc.current_name(), sc.n_records)
+
+
+def _scan_bytewise(data, cuts):
+    from genomicframe._parsers.fastaidx import FaiScanner
+
+    sc, code = FaiScanner(), 0
+    for a, b in itertools.pairwise(cuts):
+        code = sc.feed(data[a:b], a)
+        if code:
+            return _scan_state(sc, code)
+    return _scan_state(sc, sc.finish(len(data)))
+
+
+def _scan_stitched(data, cuts):
+    from genomicframe._parsers.fastaidx import FaiScanner, prescan
+
+    sc, code = FaiScanner(), 0
+    for a, b in itertools.pairwise(cuts):
+        piece = data[a:b]
+        code = sc.feed_summary(piece, prescan(piece), a)
+        if code:
+            return _scan_state(sc, code)
+    return _scan_state(sc, sc.finish(len(data)))
+
+
+_TRICKY = [
+    b">a desc\nACGT\nACGT\nAC\n>b\nACGT\r\nAC\r\n>c  \t name2 x\nA C\tG\n>d\n\n\n>e\nAAA\n",
+    b">a\r\nACGT\r\nAC\r\n\r\n>b\r\nGG\r\n",
+    b">a\nAC>G\n>b\n>c\nA\n",              # '>' inside a line; a header-only record
+    b"\n\n>a\nACGT\nAC\nACGT\n",            # a longer line after a short one
+    b">a\nAC\nACGT\n",                      # a line longer than the first
+    b">a\nACGT\n\nACGT\n",                  # a blank line inside a sequence
+    b"junk\n>a\nAC\n", b"@r\nAC\n+\nII\n", b"\r>a\nAC\n", b"\r\r\n>a\nA\n",
+    b">a\nACGT", b">a\nAC\n>b", b">a\nAC\n>b\n", b"", b"\n\n", b">" + b"n" * 300 + b" d\nAC\n",
+    b"> \x0b\x0cname\x0bx\nAC\n>\nGG\n>  \nTT\n",
+]
+
+
+@pytest.mark.parametrize("k", range(len(_TRICKY)))
+def test_stitched_scan_equals_bytewise_on_every_split(k):
+    data = _TRICKY[k]
+    n = len(data)
+    # every single cut, every pair of cuts (short texts), and 1-byte pieces
+    cut_sets = [[0, n], list(range(n + 1))]
+    cut_sets += [[0, i, n] for i in range(1, n)]
+    if n <= 60:
+        cut_sets += [[0, i, j, n] for i in range(1, n) for j in range(i + 1, n)]
+    for cuts in cut_sets:
+        assert _scan_stitched(data, cuts) == _scan_bytewise(data, cuts), (data, cuts)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_stitched_scan_equals_bytewise_random(seed):
+    rng = random.Random(seed)
+    parts = []
+    for i in range(rng.randint(5, 40)):
+        parts.append(rng.choice([b">", b"> ", b">\t"]) + f"r{i}".encode()
+                     + rng.choice([b"", b" desc x", b"\r"]) + b"\n")
+        nl = rng.choice([b"\n", b"\r\n"])
+        w = rng.randint(1, 12)
+        seq = "".join(rng.choice(AA + " \t") for _ in range(rng.randint(0, 50))).encode()
+        parts.append(nl.join(seq[j:j + w] for j in range(0, len(seq), w)) + nl)
+        if rng.random() < 0.1:
+            parts.append(rng.choice([b"\n", b"\r\n", b"x\n", b"ACG\n", b"\r"]))
+    data = b"".join(parts)
+    for _ in range(30):
+        k = rng.randint(0, 12)
+        cuts = sorted({0, len(data), *(rng.randint(0, len(data)) for _ in range(k))})
+        assert _scan_stitched(data, cuts) == _scan_bytewise(data, cuts)
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 5, 13, 61, 62, 64, 4096])
+@pytest.mark.parametrize("crlf", [False, True], ids=["lf", "crlf"])
+def test_index_across_tiny_blocks(tmp_path, block, crlf):
+    """Headers, names, CRLF pairs and lines split across BGZF blocks of every size."""
+    data = make_fasta(40, seed=block, wrap=61, crlf=crlf, max_len=200)
+    plain = tmp_path / "p.fa"
+    plain.write_bytes(data)
+    gz = tmp_path / "p.fa.gz"
+    gz.write_bytes(bgzip_bytes(data, block))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = build_index(plain, write=False).gfi
+        build_index(plain)
+        build_index(gz, threads=2)
+    assert (tmp_path / "p.fa.gz.fai").read_bytes() == (tmp_path / "p.fa.fai").read_bytes()
+    b = build_index(gz, threads=1, write=False).gfi
+    from genomicframe.fasta import gfi as G
+
+    # same table, names, spans and record count; the block sections differ
+    ha, hb = G.GfiHeader(a, "a"), G.GfiHeader(b, "b")
+    assert (ha.n_records, ha.n_keys) == (hb.n_records, hb.n_keys)
+    ea, eb = ha.section_ends(), hb.section_ends()
+    for s in range(5):
+        assert a[ha.offsets[s]:ea[s]] == b[hb.offsets[s]:eb[s]]
+
+
+@pytest.mark.parametrize("text,line", [
+    (b">a\nACGT\nAC\nACGT\n>b\nA\n", 4), (b">a\nAC\nACGT\n", 3),
+    (b">a\nACGT\n\nACGT\n", 4), (b">a\nAC\r\nAC\n\rAC\n", 4),
+])
+@pytest.mark.parametrize("block", [1, 2, 4, 7])
+def test_errors_across_tiny_blocks(tmp_path, text, line, block):
+    plain = tmp_path / "bad.fa"
+    plain.write_bytes(text)
+    gz = tmp_path / "bad.fa.gz"
+    gz.write_bytes(bgzip_bytes(text, block))
+    with pytest.raises(FastaFormatError) as e1:
+        build_index(plain)
+    with pytest.raises(FastaFormatError) as e2:
+        build_index(gz, threads=2)
+    assert str(e1.value).replace("bad.fa,", "bad.fa.gz,") == str(e2.value)
+    assert e1.value.line == e2.value.line == line

@@ -13,7 +13,7 @@ records, names and lines may straddle buffer (and BGZF block) boundaries.  It
 returns status codes; genomicframe.fasta.index turns them into exceptions.
 Finished records are kept as rows of :data:`NCOL` int64 fields, in file order.
 """
-from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
+from libc.stdint cimport uint8_t, int32_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, calloc, realloc, free
 from libc.string cimport memchr, memcpy, memcmp
 
@@ -95,6 +95,8 @@ cdef struct ScanState:
     int64_t ll
     int64_t cl
     int64_t flags
+    # the buffer ended on a '\r' inside a sequence line: CRLF or an odd byte, by what follows
+    bint pending_cr
     # current name
     uint8_t* name
     Py_ssize_t name_len
@@ -238,6 +240,9 @@ cdef int _feed(ScanState* s, const uint8_t* p, Py_ssize_t n, int64_t base) noexc
     while i < n:
         st = s.state
         if st == S_SEQ_LINE:
+            if s.pending_cr:
+                s.pending_cr = False
+                s.flags |= FLAG_CRLF_ if p[i] == 10 else FLAG_ODD_BYTES_
             if s.ll == 0 and s.line_len > 1 and i + s.line_len <= n \
                     and p[i + s.line_len - 1] == 10 and gf_all_graph(p + i, s.line_len - 1):
                 # a full-width line of bases (the common case of wrapped files): one
@@ -252,8 +257,12 @@ cdef int _feed(ScanState* s, const uint8_t* p, Py_ssize_t n, int64_t base) noexc
             q = <const uint8_t*>memchr(p + i, 10, n - i)
             end = n if q == NULL else q - p
             seg = end - i
-            if q != NULL and seg > 0 and p[end - 1] == 13:
-                s.flags |= FLAG_CRLF_
+            if seg > 0 and p[end - 1] == 13:
+                # a CRLF line end, or (at the end of the buffer) perhaps one
+                if q != NULL:
+                    s.flags |= FLAG_CRLF_
+                else:
+                    s.pending_cr = True
                 s.cl += _count_graph(p + i, seg - 1, &s.flags)
             else:
                 s.cl += _count_graph(p + i, seg, &s.flags)
@@ -340,6 +349,162 @@ cdef int _feed(ScanState* s, const uint8_t* p, Py_ssize_t n, int64_t base) noexc
     return 0
 
 
+# -- block-parallel scanning ----------------------------------------------------------------
+# A block is pre-scanned on its own (in the thread that inflated it, without the GIL) into
+# one summary entry per line segment: where the segment ends (its '\n', or the end of the
+# block) and what the S_SEQ_LINE state would add for it (isgraph count and flags).  The
+# scanner then only walks the summaries in order; any segment that is not plainly sequence
+# (headers, blank lines, text between records, odd lines) goes through _feed byte by byte,
+# so the results (and errors) are those of feeding the bytes.
+cdef extern from *:
+    """
+    typedef struct { int32_t end; uint32_t count; } gf_seg;
+    #define GF_SEG_CRLF 0x80000000u
+    #define GF_SEG_ODD  0x40000000u
+    #define GF_SEG_COUNT 0x3fffffffu
+    /* a header line (not the block's first segment): lead and name length, no count */
+    #define GF_SEG_HDR  0x20000000u
+    static inline uint32_t gf_count_graph_slow(const unsigned char *p, Py_ssize_t n) {
+        uint32_t k = 0;
+        for (Py_ssize_t i = 0; i < n; i++)
+            k += (unsigned char)(p[i] - 33) <= 93;
+        return k;
+    }
+    """
+    ctypedef struct gf_seg:
+        int32_t end
+        uint32_t count
+    uint32_t GF_SEG_CRLF
+    uint32_t GF_SEG_ODD
+    uint32_t GF_SEG_COUNT
+    uint32_t GF_SEG_HDR
+    uint32_t gf_count_graph_slow(const uint8_t* p, Py_ssize_t n) noexcept nogil
+
+
+cdef Py_ssize_t _prescan(const uint8_t* p, Py_ssize_t n, gf_seg** out,
+                         Py_ssize_t* cap) noexcept nogil:
+    """Line segments of p[0:n] into out[0] (grown as needed); -1 when out of memory."""
+    cdef Py_ssize_t i = 0, e, seg, k = 0, j, lead
+    cdef const uint8_t* q
+    cdef uint32_t c
+    cdef gf_seg* o
+    while i < n:
+        if k >= cap[0] and _grow(<void**>out, cap, k + 1, sizeof(gf_seg)) < 0:
+            return -1
+        q = <const uint8_t*>memchr(p + i, 10, n - i)
+        e = n if q == NULL else q - p
+        seg = e - i
+        if k > 0 and q != NULL and p[i] == 62:
+            # a line that starts with '>' after a newline of this block: only a header
+            # can start there (a sequence line never does), so keep where its name is
+            j = i + 1
+            while j < e and _isspace(p[j]):
+                j += 1
+            lead = j - i - 1
+            while j < e and not _isspace(p[j]):
+                j += 1
+            if lead < 256 and j - i - 1 - lead < (1 << 20):
+                o = out[0] + k
+                o.end = <int32_t>e
+                o.count = GF_SEG_HDR | <uint32_t>(lead << 20) | <uint32_t>(j - i - 1 - lead)
+                k += 1
+                i = e + 1
+                continue
+        if gf_all_graph(p + i, seg):
+            c = <uint32_t>seg
+        elif p[e - 1] == 13:  # seg > 0 (not all graph); at the block end: maybe CRLF
+            c = GF_SEG_CRLF
+            if gf_all_graph(p + i, seg - 1):
+                c |= <uint32_t>(seg - 1)
+            else:
+                c |= GF_SEG_ODD | gf_count_graph_slow(p + i, seg - 1)
+        else:
+            c = GF_SEG_ODD | gf_count_graph_slow(p + i, seg)
+        o = out[0] + k
+        o.end = <int32_t>e
+        o.count = c
+        k += 1
+        i = e + 1
+    return k
+
+
+def prescan(const uint8_t[::1] data):
+    """Summary of one inflated block for :meth:`FaiScanner.feed_summary` (bytes).
+
+    Runs without the GIL, so inflate threads can call it on the block they inflated.
+    """
+    cdef Py_ssize_t n = data.shape[0], k = 0, cap = 0
+    cdef gf_seg* segs = NULL
+    if n > GF_SEG_COUNT:
+        raise ValueError("buffer too large for a block summary")
+    if n:
+        with nogil:
+            cap = n // 48 + 16
+            segs = <gf_seg*>malloc(cap * sizeof(gf_seg))
+            k = -1 if segs == NULL else _prescan(&data[0], n, &segs, &cap)
+    try:
+        if k < 0:
+            raise MemoryError()
+        return PyBytes_FromStringAndSize(<char*>segs, k * sizeof(gf_seg))
+    finally:
+        free(segs)
+
+
+cdef int _feed_summary(ScanState* s, const uint8_t* p, Py_ssize_t n, const gf_seg* segs,
+                       Py_ssize_t nseg, int64_t base) noexcept nogil:
+    cdef Py_ssize_t k, a = 0, e
+    cdef bint term
+    cdef uint32_t c
+    cdef int st
+    for k in range(nseg):
+        e = segs[k].end
+        term = e < n
+        st = s.state
+        if st == S_SEQ and p[a] != 10 and p[a] != 62:
+            # a sequence line starts (what _feed's S_SEQ branch does)
+            s.read_done = True
+            s.ll = 0
+            s.cl = 0
+            s.state = S_SEQ_LINE
+            st = S_SEQ_LINE
+        c = segs[k].count
+        if c & GF_SEG_HDR and (st == S_SEQ or st == S_OUT):
+            # what _feed does for a whole header line (a '>' at a line start)
+            if _start_header(s, base + a) < 0:
+                return -1
+            if _name_append(s, p + a + 1 + ((c >> 20) & 255), c & 0xfffff) < 0:
+                s.err = ST_NOMEM
+                return -1
+            s.seq_off = base + e + 1
+            s.seq_len = 0
+            s.line_len = 0
+            s.line_blen = 0
+            s.line_no += 1
+            s.state = S_SEQ
+        elif st == S_SEQ_LINE and not (c & GF_SEG_HDR):
+            if s.pending_cr:
+                s.pending_cr = False
+                s.flags |= FLAG_CRLF_ if term and e == a else FLAG_ODD_BYTES_
+            s.cl += c & GF_SEG_COUNT
+            if c & GF_SEG_CRLF:
+                if term:
+                    s.flags |= FLAG_CRLF_
+                else:
+                    s.pending_cr = True
+            if c & GF_SEG_ODD:
+                s.flags |= FLAG_ODD_BYTES_
+            s.ll += e - a
+            if term:
+                s.ll += 1
+                if _end_line(s) < 0:
+                    s.err_off = base + e
+                    return -1
+        elif _feed(s, p + a, e + term - a, base + a) < 0:
+            return -1
+        a = e + 1
+    return 0
+
+
 cdef int _finish(ScanState* s, int64_t total) noexcept nogil:
     cdef int st = s.state
     if st == S_OUT_CR:
@@ -348,6 +513,9 @@ cdef int _finish(ScanState* s, int64_t total) noexcept nogil:
         s.err_off = total
         return -1
     if st == S_SEQ_LINE:
+        if s.pending_cr:
+            s.pending_cr = False
+            s.flags |= FLAG_ODD_BYTES_
         s.ll += 1  # htslib counts a missing final newline
         if _end_line(s) < 0:
             s.err_off = total
@@ -396,6 +564,22 @@ cdef class FaiScanner:
             return ST_OK
         with nogil:
             rc = _feed(&self.s, &buf[0], n, base)
+        return self.s.err if rc < 0 else ST_OK
+
+    def feed_summary(self, const uint8_t[::1] buf, const uint8_t[::1] summary, int64_t base):
+        """Scan ``buf`` (at uncompressed offset ``base``) through its :func:`prescan`
+        summary: the same result as :meth:`feed`, at a cost per line, not per byte."""
+        cdef Py_ssize_t n = buf.shape[0], nseg = summary.shape[0] // sizeof(gf_seg)
+        cdef int rc
+        if self.s.err:
+            return self.s.err
+        if n == 0:
+            return ST_OK
+        if nseg == 0 or summary.shape[0] % sizeof(gf_seg) \
+                or (<const gf_seg*>&summary[0])[nseg - 1].end + 1 < n:
+            raise ValueError("summary does not match the buffer")
+        with nogil:
+            rc = _feed_summary(&self.s, &buf[0], n, <const gf_seg*>&summary[0], nseg, base)
         return self.s.err if rc < 0 else ST_OK
 
     def finish(self, int64_t total):

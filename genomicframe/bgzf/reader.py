@@ -230,8 +230,11 @@ def _diagnose(block: memoryview, path, offset: int, exc: Exception) -> CorruptBl
     return CorruptBlockError(f"cannot inflate BGZF block ({exc})", path=path, offset=offset)
 
 
-def _inflate_group(buf, offs, sizes, usizes, join: bool, path, base: int):
+def _inflate_group(buf, offs, sizes, usizes, join: bool, path, base: int, fn=None):
     """Inflate consecutive blocks of ``buf``; runs on a worker thread.
+
+    With ``fn``, each block's entry is ``(data, fn(data))`` (``fn`` runs on the
+    worker thread too; it should release the GIL for its work).
 
     The raw deflate data is inflated and checked against the CRC32 and ISIZE at the
     end of the block as BSIZE places it (what htslib checks).  Inflating the block
@@ -249,7 +252,7 @@ def _inflate_group(buf, offs, sizes, usizes, join: bool, path, base: int):
             raise _diagnose(blk, path, base + o, exc) from None
         if len(data) != u or _crc32(data) != _load_le32(blk, s - 8)[0]:
             raise _diagnose(blk, path, base + o, None)
-        out.append(data)
+        out.append(data if fn is None else (data, fn(data)))
     if join:
         return out[0] if len(out) == 1 else b"".join(out)
     return out
@@ -399,7 +402,7 @@ class Reader:
                 tail = buf[consumed:]
                 pos += consumed
 
-    def _groups(self, join: bool):
+    def _groups(self, join: bool, fn=None):
         """Yield ``(coffsets, uoffset, result)`` for each group of blocks, in file order."""
         scanner = BlockScanner(self.path)
         gen = self._compressed_buffers()
@@ -432,7 +435,7 @@ class Reader:
                     acc += usize[j]
                     if acc >= gsize or j == n - 1:
                         yield coff[i:j + 1], (buf, rel[i:j + 1], csize[i:j + 1], usize[i:j + 1],
-                                              join, self.path, base)
+                                              join, self.path, base, fn)
                         i = j + 1
                         acc = 0
                 last_block = bytes(memoryview(buf)[rel[-1]:rel[-1] + csize[-1]])
@@ -442,8 +445,8 @@ class Reader:
             warnings.warn(MissingEofMarkerWarning(
                 f"{self.path}: BGZF EOF marker is absent; the file may be truncated"), stacklevel=4)
 
-    def _ordered(self, join: bool):
-        tasks = self._groups(join)
+    def _ordered(self, join: bool, fn=None):
+        tasks = self._groups(join, fn)
         if self.threads == 1:
             for coffs, args in tasks:
                 yield coffs, _inflate_group(*args)
@@ -511,20 +514,32 @@ class Reader:
             gz.close()
 
     # -- public iteration --------------------------------------------------------------------
-    def blocks(self) -> Iterator[tuple[int, bytes]]:
+    def blocks(self, fn=None) -> Iterator[tuple]:
         """Yield ``(coffset, data)`` for every non-empty block (BGZF only).
 
         For gzip and plain files ``coffset`` is -1 and ``data`` is a piece of
-        about :data:`GROUP_SIZE` bytes.
+        about :data:`GROUP_SIZE` bytes.  With ``fn``, yield ``(coffset, data,
+        fn(data))`` instead: ``fn`` runs on the inflate thread that produced the
+        block (inline for gzip and plain files), so per-block work that releases
+        the GIL runs in parallel.
         """
         if self.compression != "bgzf":
             for b in self._stream_pieces():
-                yield -1, b
+                if fn is None:
+                    yield -1, b
+                else:
+                    yield -1, b, fn(b)
             return
-        for coffs, datas in self._ordered(join=False):
-            for c, d in zip(coffs, datas):
+        if fn is None:
+            for coffs, datas in self._ordered(join=False):
+                for c, d in zip(coffs, datas):
+                    if d:
+                        yield c, d
+            return
+        for coffs, datas in self._ordered(join=False, fn=fn):
+            for c, (d, x) in zip(coffs, datas):
                 if d:
-                    yield c, d
+                    yield c, d, x
 
     def pieces(self) -> Iterator[tuple[int, bytes]]:
         """Yield ``(uoffset, data)``: inflated groups of blocks (about 1 MiB each)."""

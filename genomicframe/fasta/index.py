@@ -1,8 +1,10 @@
 """Build the indexes of a FASTA file in one block-parallel pass.
 
-One pass over the data (BGZF blocks inflated on a thread pool while the
-:class:`~genomicframe._parsers.fastaidx.FaiScanner` walks the inflated bytes)
-gives everything:
+One pass over the data gives everything: BGZF blocks are inflated on a thread
+pool, and each block is summarised line by line on the thread that inflated it
+(:func:`~genomicframe._parsers.fastaidx.prescan`), so that the
+:class:`~genomicframe._parsers.fastaidx.FaiScanner` only stitches the summaries
+in file order:
 
 * ``FILE.fai`` — byte-identical to ``samtools faidx`` (htslib's rules, including
   its quirks: duplicate names keep the first record, header-only records are
@@ -130,7 +132,7 @@ def _scan(path, threads, on_chunk):
     ``on_chunk(scanner, lo, hi)`` is told when records ``lo:hi`` are finished.
     Returns ``(scanner, compression, block coffsets, block usizes, uncompressed size)``.
     """
-    from .._parsers.fastaidx import FaiScanner
+    from .._parsers.fastaidx import FaiScanner, prescan
     from ..bgzf.reader import Reader
 
     scanner = FaiScanner()
@@ -140,11 +142,12 @@ def _scan(path, threads, on_chunk):
         compression = r.compression
         if compression == "gzip":
             raise NotBgzfError(gzip_advice(path), path=path, offset=0)
-        it = r.blocks() if compression == "bgzf" else r.pieces()
         k = 0
-        feed = scanner.feed
-        for key, data in it:
-            code = feed(data, u)
+        feed = scanner.feed_summary
+        # each block is summarised (line ends, base counts) on the thread that inflated
+        # it; this thread only walks the summaries, line by line, in file order
+        for key, data, summary in r.blocks(prescan):
+            code = feed(data, summary, u)
             if code:
                 _raise_scan(code, scanner, path)
             if compression == "bgzf":
