@@ -679,7 +679,7 @@ cdef inline Py_ssize_t _put_u64(char* out, uint64_t v) noexcept nogil:
 def format_index(const uint8_t[::1] blob, const int64_t[::1] name_starts,
                  const int64_t[::1] name_ends, const int64_t[:, ::1] rows,
                  const int64_t[::1] select, int kind):
-    """Text of an index, one line per row in ``select`` (row numbers, in order).
+    """Text of an index (a memoryview), one line per row in ``select`` (row numbers, in order).
 
     ``kind`` 0: ``.fai`` (NAME LENGTH OFFSET LINEBASES LINEWIDTH, as samtools);
     ``kind`` 1: ``.loc`` (NAME OFFSET-OF-'>' RECORD-SIZE).
@@ -715,7 +715,7 @@ def format_index(const uint8_t[::1] blob, const int64_t[::1] name_starts,
                 pos += 1 + _put_u64(o + pos + 1, rows[r, F_END] - rows[r, F_HDR])
             o[pos] = 10
             pos += 1
-    return out[:pos]
+    return memoryview(out)[:pos]  # no copy; the pages past pos were never touched
 
 
 # -- the .gfi hash table -------------------------------------------------------------------

@@ -168,12 +168,12 @@ def _scan(path, threads, on_chunk):
 class _Collector:
     """Streams .fai/.loc lines and the .gfi names while the scan runs.
 
-    The main thread copies each batch of finished records out of the scanner
-    (whose buffers move as they grow); a writer thread hashes their names for
-    the .gfi table, formats the text (GIL released) and writes it, so that work
-    overlaps the inflate and the scan.
-    Header-only records are left out as they come; repeated names are only known
-    at the end, when the text is rewritten in the (rare) case there are any.
+    Each batch of finished records is hashed (for the .gfi table) and formatted
+    as .fai/.loc text straight from the scanner's buffers, GIL released, before
+    the next block moves them; a writer thread writes the text, so those writes
+    overlap the inflate and the scan.  Header-only records are left out as they
+    come; repeated names are only known at the end, when the text is rewritten
+    in the (rare) case there are any.
     """
 
     def __init__(self, fai_fh, loc_fh, gfi_fh):
@@ -181,7 +181,7 @@ class _Collector:
         self.loc_fh = loc_fh
         self.gfi_fh = gfi_fh  # the names blob goes right after the .gfi header
         self.blob_len = 0
-        self.hashes = array("Q")  # name hash of every record, computed by the writer
+        self.hashes = array("Q")  # name hash of every record
         self._pending = []
         self._pool = None
         if gfi_fh is not None:
@@ -199,31 +199,27 @@ class _Collector:
         rows, names, ends = scanner.views(lo, hi)
         first = self.blob_len
         self.blob_len = ends[len(ends) - 1]
+        self.hashes.extend(K.hash_names(names, ends, first))
         if self._pool is None:
             return
-        # copies (the scanner's buffers move as they grow); the writer thread formats
-        # them (GIL released) while this thread goes on scanning
-        text = None
+        fai = loc = None
         if self.fai_fh is not None or self.loc_fh is not None:
-            text = K.rows_of(bytes(rows))
-        self._pending.append(self._pool.submit(self._write, text, bytes(names),
-                                               array("q", ends), first))
-
-    def _write(self, rows, blob, ends, first):
-        from .._parsers import fastaidx as K
-
-        # batches are submitted in file order to this single thread
-        self.hashes.extend(K.hash_names(blob, ends, first))
+            st, en = K.rebased_names(ends, first)
+            sel = K.valid_rows(rows)
+            if self.fai_fh is not None:
+                fai = K.format_index(names, st, en, rows, sel, 0)
+            if self.loc_fh is not None:
+                loc = K.format_index(names, st, en, rows, sel, 1)
         if self.gfi_fh is not None:
-            self.gfi_fh.write(blob)
-        if rows is None:
-            return
-        st, en = K.rebased_names(ends, first)
-        sel = K.valid_rows(rows)
-        if self.fai_fh is not None:
-            self.fai_fh.write(K.format_index(blob, st, en, rows, sel, 0))
-        if self.loc_fh is not None:
-            self.loc_fh.write(K.format_index(blob, st, en, rows, sel, 1))
+            self.gfi_fh.write(names)  # from the scanner's buffer: no copy
+        # batches are submitted in file order to this single thread
+        self._pending.append(self._pool.submit(self._write, fai, loc))
+
+    def _write(self, fai, loc):
+        if fai is not None:
+            self.fai_fh.write(fai)
+        if loc is not None:
+            self.loc_fh.write(loc)
 
     def finish(self) -> None:
         """Wait for the writer (re-raising its errors)."""
@@ -296,6 +292,8 @@ def build_index(path, *, threads: int | None = None, loc: bool = False, write: b
     fai_fh = open(tmp["fai"], "wb") if write else None
     loc_fh = open(tmp["loc"], "wb") if write and loc else None
     gfi_fh = open(tmp["gfi"], "wb") if write else None
+    old = [paths[k] for k in ("fai", "gzi", "gfi", "loc") if k != "loc" or loc]
+    discard = _discard_old(old) if write else None
     try:
         sink = _Collector(fai_fh, loc_fh, gfi_fh)
         try:
@@ -311,7 +309,39 @@ def build_index(path, *, threads: int | None = None, loc: bool = False, write: b
         for t in tmp.values():
             if os.path.exists(t):
                 os.unlink(t)
+        if discard is not None:
+            discard.join()
     return result
+
+
+def _discard_old(paths):
+    """Delete the previous index files on a background thread, during the scan.
+
+    Freeing a large file's pages and blocks takes tens of milliseconds, which
+    replacing it at the end would spend after all other work.  The index is
+    rebuilt anyway: if the build fails, no index is left rather than an old one.
+    """
+    import threading
+
+    old = []
+    for p in paths:
+        dead = f"{p}.old{os.getpid()}"
+        try:
+            os.rename(p, dead)
+        except OSError:
+            continue
+        old.append(dead)
+
+    def run():
+        for d in old:
+            try:
+                os.unlink(d)
+            except OSError:
+                pass
+
+    t = threading.Thread(target=run, name="gf-index-discard", daemon=True)
+    t.start()
+    return t
 
 
 def _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, write, duplicates,
