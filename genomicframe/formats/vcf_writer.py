@@ -426,6 +426,12 @@ def _format_text(batch, layout: _Layout, nsamples: int):
         return dots, pa.array([samples] * n, pa.string())
     fmt = pc.fill_null(_concat_prefixed([pc.if_else(v, ":" + k.id, _NULL) for k, v in present]),
                        ".")
+    if all(not t.null_count for t in texts) and all(not v.null_count and pc.all(v).as_py()
+                                                    for _, v in present):
+        acc = texts[0] if len(texts) == 1 else pc.binary_join_element_wise(*texts, ":")
+        rows = pa.ListArray.from_arrays(
+            pa.array(np.arange(0, n * nsamples + 1, nsamples, dtype=np.int32)), acc)
+        return fmt, pc.binary_join(rows, "\t")
     # build each sample's text from its last key back, so trailing missing values are left out
     acc = None  # per sample: the text of the keys after this one, null when all are missing
     for (_, valid), text in zip(reversed(present), reversed(texts)):
