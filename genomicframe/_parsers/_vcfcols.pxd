@@ -142,7 +142,7 @@ cdef inline int int_values(Col* c, const char* s, const char* e, char stop,
     cdef uint64_t v
     cdef int nd, first = 1
     cdef bint neg
-    if buf_reserve(&c.vals, (n // 2 + 1) * 4):
+    if buf_reserve(&c.vals, n * 2 + 4):
         return -1
     out = <int32_t*>(c.vals.data + c.vals.len)
     while True:
@@ -196,7 +196,7 @@ cdef inline int float_values(Col* c, const char* s, const char* e, char stop,
     cdef const char* q
     cdef double v
     cdef int first = 1, st
-    if buf_reserve(&c.vals, (n // 2 + 1) * 4):
+    if buf_reserve(&c.vals, n * 2 + 4):
         return -1
     while True:
         if not first:

@@ -20,9 +20,10 @@ from genomicframe._parsers._buffers cimport (
     Buf, buf_reserve, buf_free, buf_bytes, buf_text, buf_u8, buf_i32, buf_i64, buf_f32)
 from genomicframe._parsers._owned cimport Owned, take
 from genomicframe._parsers._text cimport (
-    find, swar_find, find2, same, is_dot, parse_i64, parse_f64, num_uint, num_uint15, num_float,
+    find, swar_find, find2, split, same, is_dot, parse_i64, parse_f64, num_uint, num_uint15, num_float,
     NUM_OK)
 from genomicframe._parsers._vcfcols cimport *
+from genomicframe._parsers._vcfinfo cimport KeySpec, InfoKeys, key_hash, info_row, info_end
 
 # -- public constants (mirrored by name in genomicframe/formats/vcf.py) ------------------------
 # fixed columns (bit mask)
@@ -70,25 +71,12 @@ cdef struct Rng:
     int hii
 
 
-cdef struct KeySpec:
-    const char* key
-    int keylen
-    int kind
-    int is_list
-    uint64_t eq           # "KEY=" as 8 little-endian bytes (keys up to 7 bytes), and
-    uint64_t eqmask       # the mask of its bytes (0: compare bytewise)
-
-
 cdef struct Cfg:
     int want
     int need_end
     int has_end           # the header knows INFO/END (as an Integer)
     int end_col           # INFO column of END when it is decoded anyway (no end pushdown), or -1
-    int ninfo             # INFO keys decoded: info[0:ninfo]
-    int nkeys             # and keys known to be skipped: info[ninfo:nkeys]
-    KeySpec* info
-    int32_t* htab         # open-addressing table: INFO key hash -> column + 1 (0: empty)
-    uint32_t hmask
+    InfoKeys ik
     int nfmt
     KeySpec* fmt
     int nsamples
@@ -149,19 +137,19 @@ cdef class Config:
         self.c.has_end = has_end
         self.c.end_col = end_col
         skip_info = [k for k in skip_info if k not in {key for key, _, _ in info}]
-        self.c.ninfo = len(info)
-        self.c.nkeys = len(info) + len(skip_info)
-        self.c.info = <KeySpec*>calloc(max(1, self.c.nkeys), sizeof(KeySpec))
+        self.c.ik.ninfo = len(info)
+        self.c.ik.nkeys = len(info) + len(skip_info)
+        self.c.ik.info = <KeySpec*>calloc(max(1, self.c.ik.nkeys), sizeof(KeySpec))
         self.c.nfmt = len(fmt)
         self.c.fmt = <KeySpec*>calloc(max(1, len(fmt)), sizeof(KeySpec))
         self.c.nsamples = nsamples
         self.c.slot = <int32_t*>calloc(max(1, nsamples), sizeof(int32_t))
-        if self.c.info == NULL or self.c.fmt == NULL or self.c.slot == NULL:
+        if self.c.ik.info == NULL or self.c.fmt == NULL or self.c.slot == NULL:
             raise MemoryError()
         for i, (key, kind, is_list) in enumerate(info):
-            self._spec(&self.c.info[i], key, kind, is_list)
+            self._spec(&self.c.ik.info[i], key, kind, is_list)
         for i, key in enumerate(skip_info):
-            self._spec(&self.c.info[self.c.ninfo + i], key, -1, 0)
+            self._spec(&self.c.ik.info[self.c.ik.ninfo + i], key, -1, 0)
         self._hash_info()
         for i, (key, kind, is_list) in enumerate(fmt):
             self._spec(&self.c.fmt[i], key, kind, is_list)
@@ -193,17 +181,17 @@ cdef class Config:
     cdef int _hash_info(self) except -1:
         cdef uint32_t size = 16, h
         cdef int i
-        while size < 4 * <uint32_t>self.c.nkeys:
+        while size < 4 * <uint32_t>self.c.ik.nkeys:
             size *= 2
-        self.c.hmask = size - 1
-        self.c.htab = <int32_t*>calloc(size, sizeof(int32_t))
-        if self.c.htab == NULL:
+        self.c.ik.hmask = size - 1
+        self.c.ik.htab = <int32_t*>calloc(size, sizeof(int32_t))
+        if self.c.ik.htab == NULL:
             raise MemoryError()
-        for i in range(self.c.nkeys):
-            h = key_hash(self.c.info[i].key, self.c.info[i].key + self.c.info[i].keylen)
-            while self.c.htab[h & self.c.hmask]:
+        for i in range(self.c.ik.nkeys):
+            h = key_hash(self.c.ik.info[i].key, self.c.ik.info[i].key + self.c.ik.info[i].keylen)
+            while self.c.ik.htab[h & self.c.ik.hmask]:
                 h += 1
-            self.c.htab[h & self.c.hmask] = i + 1
+            self.c.ik.htab[h & self.c.ik.hmask] = i + 1
         return 0
 
     cdef int _strings(self, values, const char*** ptrs, int** lens) except -1:
@@ -219,8 +207,8 @@ cdef class Config:
         return n
 
     def __dealloc__(self):
-        free(self.c.info)
-        free(self.c.htab)
+        free(self.c.ik.info)
+        free(self.c.ik.htab)
         free(self.c.fmt)
         free(self.c.slot)
         free(self.c.chrom)
@@ -253,25 +241,23 @@ cdef class Parsed:
     cdef Buf fmt_map     # int32: FORMAT key position -> column (or -1)
     cdef int fmt_nkeys
     cdef int fmt_gt      # position of GT in FORMAT or -1
-    cdef int* succ       # INFO column seen after column j - 1 (succ[0]: first key)
-    cdef const char* line   # the line being parsed (error offsets) and its end
-    cdef const char* line_end
+    cdef int* succ       # INFO key seen after key j - 1 (succ[0]: first key)
 
     def __cinit__(self, Config cfg):
         cdef int i
         self.cfg_ref = cfg
         self.c = &cfg.c
-        self.ncols = cfg.c.ninfo + cfg.c.nfmt
+        self.ncols = cfg.c.ik.ninfo + cfg.c.nfmt
         self.cols = <Col*>calloc(max(1, self.ncols), sizeof(Col))
         if self.cols == NULL:
             raise MemoryError()
         for i in range(self.ncols):
-            if i < cfg.c.ninfo:
-                self.cols[i].kind = cfg.c.info[i].kind
-                self.cols[i].is_list = cfg.c.info[i].is_list
+            if i < cfg.c.ik.ninfo:
+                self.cols[i].kind = cfg.c.ik.info[i].kind
+                self.cols[i].is_list = cfg.c.ik.info[i].is_list
             else:
-                self.cols[i].kind = cfg.c.fmt[i - cfg.c.ninfo].kind
-                self.cols[i].is_list = cfg.c.fmt[i - cfg.c.ninfo].is_list
+                self.cols[i].kind = cfg.c.fmt[i - cfg.c.ik.ninfo].kind
+                self.cols[i].is_list = cfg.c.fmt[i - cfg.c.ik.ninfo].is_list
                 self.cols[i].fmt = 1
             self.cols[i].stamp = -1
             if (buf_i32(&self.cols[i].voff, 0) or buf_i32(&self.cols[i].loff, 0)
@@ -283,10 +269,10 @@ cdef class Parsed:
             raise MemoryError()
         self.last_chrom_ok = -1
         self.fmt_nkeys = -1
-        self.succ = <int*>malloc((cfg.c.nkeys + 1) * sizeof(int))
+        self.succ = <int*>malloc((cfg.c.ik.nkeys + 1) * sizeof(int))
         if self.succ == NULL:
             raise MemoryError()
-        for i in range(cfg.c.nkeys + 1):
+        for i in range(cfg.c.ik.nkeys + 1):
             self.succ[i] = -1
 
     def __dealloc__(self):
@@ -325,7 +311,7 @@ cdef class Parsed:
                 or buf_reserve(&self.qual_valid, rows) or buf_reserve(&self.filt_loff, rows * 4)
                 or buf_reserve(&self.filt_soff, rows * 4) or buf_reserve(&self.filt_data, rows * 5)):
             raise MemoryError()
-        for i in range(self.c.ninfo):
+        for i in range(self.c.ik.ninfo):
             c = &self.cols[i]
             if (buf_reserve(&c.vals, rows * 4)
                     or (c.is_list and (buf_reserve(&c.loff, rows * 4)
@@ -420,7 +406,7 @@ cdef int set_format(Parsed r, const char* s, const char* e) noexcept nogil:
         col = -1
         for j in range(c.nfmt):
             if c.fmt[j].keylen == t - s and memcmp(c.fmt[j].key, s, t - s) == 0:
-                col = c.ninfo + j
+                col = c.ik.ninfo + j
                 break
         # duplicated keys are an error (htslib rejects them too)
         k = r.fmt_text.data
@@ -523,17 +509,6 @@ cdef int samples(Parsed r, const char* s, const char* e, int64_t nallele, int64_
     return 0
 
 
-cdef int info_end(const char* s, const char* e, int64_t* out) noexcept nogil:
-    """Find INFO/END in [s, e); 1 when found (and an integer)."""
-    cdef const char* t
-    while s < e:
-        t = find(s, e, 59)
-        if t - s > 4 and s[0] == 69 and s[1] == 78 and s[2] == 68 and s[3] == 61:
-            return parse_i64(s + 4, t, out) == NUM_OK
-        s = t + 1
-    return 0
-
-
 cdef bint chrom_valid(const char* s, const char* e) noexcept nogil:
     """htslib refuses a contig name with ',' or an unclosed '<' (``<1>`` is fine)."""
     if s >= e or (s[0] == 60 and (e - 1)[0] != 62):
@@ -578,161 +553,11 @@ cdef bint filter_pass(Cfg* c, const char* s, const char* e) noexcept nogil:
         s = t + 1
 
 
-cdef inline uint32_t key_hash(const char* k, const char* e) noexcept nogil:
-    """FNV-1a over an INFO key."""
-    cdef uint32_t h = 2166136261u
-    while k < e:
-        h = (h ^ <unsigned char>k[0]) * 16777619u
-        k += 1
-    return h
-
-
-cdef inline int lookup_info(Cfg* c, const char* k, const char* e) noexcept nogil:
-    """Index of key [k, e) in ``c.info`` (a column when below ``c.ninfo``), or -1."""
-    cdef uint32_t h = key_hash(k, e)
-    cdef int j
-    cdef Py_ssize_t n = e - k
-    while True:
-        j = c.htab[h & c.hmask] - 1
-        if j < 0:
-            return -1
-        if c.info[j].keylen == n and same(c.info[j].key, k, n):
-            return j
-        h += 1
-
-
-cdef inline int info_value(Col* c, const char* s, const char* e7, const char* lim,
-                           const char** endp) noexcept nogil:
-    """One INFO value at ``s``: numbers in their common short forms ('5008', '7,72',
-    '0.0153754') and strings are stored directly, anything else goes through
-    :func:`value_to`; bytes up to ``lim`` (the line end) may be read."""
-    cdef const char* t = s
-    cdef uint64_t u
-    cdef double v
-    cdef Py_ssize_t k = 0
-    if c.kind == _K_INT:
-        if buf_reserve(&c.vals, ((e7 - s) // 2 + 1) * 4):
-            return -1
-        while True:
-            t = num_uint(t, lim, &u)
-            if t == NULL or u > 2147483647 or (t < e7 and t[0] != 59 and t[0] != 44):
-                return value_to(c, s, e7, 59, endp)
-            (<int32_t*>(c.vals.data + c.vals.len))[k] = <int32_t>u
-            k += 1
-            if t == e7 or t[0] == 59:
-                break
-            if not c.is_list:
-                return value_to(c, s, e7, 59, endp)
-            t += 1
-    elif c.kind == _K_FLOAT:
-        if buf_reserve(&c.vals, ((e7 - s) // 2 + 1) * 4):
-            return -1
-        while True:
-            t = num_float(t, lim, &v)
-            if t == NULL or (t < e7 and t[0] != 59 and t[0] != 44):
-                return value_to(c, s, e7, 59, endp)
-            (<float*>(c.vals.data + c.vals.len))[k] = <float>v
-            k += 1
-            if t == e7 or t[0] == 59:
-                break
-            if not c.is_list:
-                return value_to(c, s, e7, 59, endp)
-            t += 1
-    elif c.kind == _K_STR:
-        t = s
-        # "KEY=" is an empty list (htslib), else ','-separated items ('.' or empty: null)
-        while not c.is_list or (s < e7 and s[0] != 59):
-            t = find2(s, e7, 44, 59) if c.is_list else swar_find(s, e7, 59)
-            if t == s or is_dot(s, t):
-                if leaf_null(c):
-                    return -1
-            else:
-                c.nleaf += 1
-                if (buf_u8(&c.vvalid, 1) or buf_text(&c.vals, s, t - s, lim)
-                        or buf_i32(&c.voff, <int32_t>c.vals.len)):
-                    return -1
-            if t >= e7 or t[0] == 59:
-                break
-            s = t + 1
-        endp[0] = t
-        return close_list(c, 1) if c.is_list else 0
-    else:
-        return value_to(c, s, e7, 59, endp)
-    c.vals.len += k * 4
-    c.nleaf += k
-    endp[0] = t
-    return close_list(c, 1) if c.is_list else 0
-
-
-cdef int info_row(Parsed r, const char* q, const char* e7, int64_t row) noexcept nogil:
-    """Decode the INFO column [q, e7) of row ``row`` into the requested INFO columns.
-
-    Rows usually repeat the key order of earlier rows, so the column that followed
-    the previous key last time is tried first (``succ``); else the key is hashed."""
+cdef int parse_line(Parsed r, const char* p, const char* le, const char* lim) noexcept nogil:
     cdef Cfg* c = r.c
-    cdef const char* ks
-    cdef const char* t
-    cdef int j, st, prev = 0
-    cdef Py_ssize_t kl
-    cdef uint64_t x
-    cdef Col* col
-    if is_dot(q, e7):
-        return 0
-    while q < e7:
-        ks = q
-        j = r.succ[prev]
-        if j >= 0:
-            kl = c.info[j].keylen
-            if e7 - q >= 8:
-                memcpy(&x, q, 8)
-            else:
-                x = 0
-            if (x ^ c.info[j].eq) & c.info[j].eqmask == 0 and c.info[j].eqmask:
-                q += kl   # "KEY=" in one compare
-            elif e7 - q >= kl and same(c.info[j].key, q, kl) and (
-                    e7 - q == kl or q[kl] == 61 or q[kl] == 59):
-                q += kl
-            else:
-                j = -2
-        if j < 0:
-            q = find2(q, e7, 61, 59)   # '=' ';'
-            j = lookup_info(c, ks, q)
-            if j >= 0:
-                r.succ[prev] = j
-        if j >= c.ninfo:   # a key known to be skipped
-            prev = j + 1
-            if q < e7 and q[0] == 61:
-                q = swar_find(q, e7, 59)
-        elif j >= 0:
-            prev = j + 1
-            col = &r.cols[j]
-            if col.stamp != row:
-                col.stamp = row
-                if q < e7 and q[0] == 61:
-                    st = info_value(col, q + 1, e7, r.line_end, &q)
-                elif col.kind == _K_FLAG:
-                    st = leaf(col, q, q)
-                else:
-                    st = missing(col)
-                if st:
-                    if st == 1:
-                        t = find(q, e7, 59)
-                        r.err_start, r.err_end = ks - r.line, t - r.line
-                        r.err_value = j
-                        return ST_BAD_INFO
-                    return ST_NOMEM
-            elif q < e7 and q[0] == 61:   # a repeated key: the first one counts
-                q = swar_find(q, e7, 59)
-        elif q < e7 and q[0] == 61:
-            q = swar_find(q, e7, 59)
-        q += 1
-    return 0
-
-
-cdef int parse_line(Parsed r, const char* p, const char* le) noexcept nogil:
-    cdef Cfg* c = r.c
-    cdef const char* fs[9]
-    cdef const char* fe[9]
+    cdef const char* fs[10]
+    cdef const char* fe[10]
+    cdef const char* tab[9]
     cdef const char* q = p
     cdef const char* t
     cdef const char* ks
@@ -746,16 +571,16 @@ cdef int parse_line(Parsed r, const char* p, const char* le) noexcept nogil:
     cdef bint has_qual
     cdef float qf = 0
     cdef Col* col
-    # split the eight fixed columns (and FORMAT)
-    nf = 0
-    while nf < 9:
-        t = swar_find(q, le, 9)
-        fs[nf] = q
-        fe[nf] = t
-        nf += 1
-        if t >= le:
-            break
-        q = t + 1
+    # split the eight fixed columns (and FORMAT): the first nine tabs in one pass
+    nf = split(p, le, lim, 9, tab, 9)
+    fs[0] = p
+    for i in range(nf):
+        fe[i] = tab[i]
+        fs[i + 1] = tab[i] + 1
+    fe[nf] = le
+    nf += 1
+    if nf > 9:
+        nf = 9
     if nf < 8:
         r.err_value = nf
         return ST_FEW_COLUMNS
@@ -817,16 +642,13 @@ cdef int parse_line(Parsed r, const char* p, const char* le) noexcept nogil:
     if c.want & _W_FILTER and push_list(&r.filt_loff, &r.filt_soff, &r.filt_data, &r.n_filt,
                                         fs[6], fe[6], 59, le):
         return ST_NOMEM
-    if c.ninfo:
-        r.line = p
-        r.line_end = le
-        st = info_row(r, fs[7], fe[7], row)
+    if c.ik.ninfo:
+        st = info_row(&c.ik, r.cols, r.succ, fs[7], fe[7], lim, row, &bs, &be, &kpos)
         if st:
+            if bs != NULL:
+                r.err_start, r.err_end = bs - p, be - p
+                r.err_value = kpos
             return st
-        for j in range(c.ninfo):
-            if r.cols[j].stamp != row:
-                if missing(&r.cols[j]):
-                    return ST_NOMEM
         if c.end_col >= 0:   # END was decoded above: take it from there
             col = &r.cols[c.end_col]
             iv = (<int32_t*>col.vals.data)[col.nleaf - 1]
@@ -844,7 +666,7 @@ cdef int parse_line(Parsed r, const char* p, const char* le) noexcept nogil:
             if st:
                 r.err_start, r.err_end = fs[8] - p, t - p
                 return st
-            for j in range(c.ninfo, r.ncols):
+            for j in range(c.ik.ninfo, r.ncols):
                 r.cols[j].stamp = -1
             for j in range(r.fmt_nkeys):
                 i = (<int32_t*>r.fmt_map.data)[j]
@@ -862,12 +684,12 @@ cdef int parse_line(Parsed r, const char* p, const char* le) noexcept nogil:
                     r.err_start, r.err_end = bs - p, be - p
                 r.err_value = bad_col
                 return st
-            for j in range(c.ninfo, r.ncols):
+            for j in range(c.ik.ninfo, r.ncols):
                 col = &r.cols[j]
                 if close_samples(col, col.stamp == row):
                     return ST_NOMEM
         else:
-            for j in range(c.ninfo, r.ncols):
+            for j in range(c.ik.ninfo, r.ncols):
                 if close_samples(&r.cols[j], 0):
                     return ST_NOMEM
     r.nrows += 1
@@ -892,7 +714,7 @@ cdef int parse_buffer(Parsed r, const char* data, Py_ssize_t n) noexcept nogil:
             r.err_start = r.err_end = p - data
             return ST_BLANK_LINE
         if p[0] != 35:  # '#'
-            st = parse_line(r, p, le)
+            st = parse_line(r, p, le, end)
             if st:
                 r.err_line = r.lines
                 r.err_start += p - data
