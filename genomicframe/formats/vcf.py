@@ -55,6 +55,9 @@ _MISSING_I32 = np.int32(-2**31)
 _MISSING_F32 = np.uint32(0x7F800001)
 #: bytes of data after the header scanned for INFO/FORMAT keys the header does not declare
 DISCOVER_BYTES = 1 << 20
+#: parsed headers kept, by (path, mtime, size), for all VcfFormat instances
+HEADER_CACHE = 8
+_HEADERS: dict = {}
 
 
 # -- options ---------------------------------------------------------------------------------
@@ -553,22 +556,26 @@ class VcfFormat(FileFormat):
     def __init__(self, samples=None, info_fields=None, format_fields=None) -> None:
         self._defaults = {"samples": samples, "info_fields": info_fields,
                           "format_fields": format_fields}
-        self._headers: dict = {}
 
     @classmethod
     def sniff(cls, head: bytes) -> bool:
         return head.startswith(b"##fileformat=VCF") or head[:3] == b"BCF"
 
     def header(self, path) -> VcfHeader:
-        """The parsed header of ``path`` (cached while the file is unchanged)."""
+        """The parsed header of ``path`` (cached while the file is unchanged).
+
+        The cache is shared by all instances: a dataset and each of its scans make
+        their own format object, and reading a header costs tens of milliseconds."""
         path = os.fspath(path)
         st = os.stat(path)
         key = (path, st.st_mtime_ns, st.st_size)
-        hdr = self._headers.get(key)
+        hdr = _HEADERS.get(key)
         if hdr is None:
             hdr, data = read_header(path)
             _discover(hdr, data)
-            self._headers = {key: hdr}
+            if len(_HEADERS) >= HEADER_CACHE:
+                _HEADERS.pop(next(iter(_HEADERS)), None)
+            _HEADERS[key] = hdr
         return hdr
 
     def inspect(self, path) -> pa.Schema:
