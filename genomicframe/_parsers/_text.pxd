@@ -247,8 +247,49 @@ cdef extern from *:
         }
         return n;
     }
+    /* One line from p (before lim): up to ``max`` tab positions into ``pos`` (their count
+       in *ntab) and the end of the line (its '\\n', or lim) as the result.  Tabs and the
+       newline come from the same masks; once ``max`` tabs are found, memchr finds the end. */
+    static inline __attribute__((always_inline))
+    const char *gf_line(const char *p, const char *lim, const char **pos, int max, int *ntab) {
+        int n = 0, i;
+        uint32_t m, nl;
+        const char *q;
+        while (p < lim) {
+            if (lim - p >= 32) {
+                m = gf_mask32(p, '\\t');
+                nl = gf_mask32(p, '\\n');
+            } else {
+                m = nl = 0;
+                for (i = 0; i < lim - p; i++) {
+                    m |= (uint32_t)(p[i] == '\\t') << i;
+                    nl |= (uint32_t)(p[i] == '\\n') << i;
+                }
+            }
+            if (nl) m &= (nl & (0u - nl)) - 1u;   /* tabs before the first newline */
+            while (m && n < max) {
+                pos[n++] = p + __builtin_ctz(m);
+                m &= m - 1u;
+            }
+            if (nl) {
+                *ntab = n;
+                return p + __builtin_ctz(nl);
+            }
+            p += 32;
+            if (n == max) {
+                *ntab = n;
+                if (p >= lim) return lim;
+                q = (const char *)memchr(p, '\\n', (size_t)(lim - p));
+                return q ? q : lim;
+            }
+        }
+        *ntab = n;
+        return lim;
+    }
     #endif
     """
+    const char* line "gf_line"(const char* p, const char* lim, const char** pos, int max,
+                               int* ntab) noexcept nogil
     int split "gf_split"(const char* p, const char* le, const char* lim, char ch,
                          const char** pos, int max) noexcept nogil
 

@@ -88,10 +88,8 @@ cdef inline int leaf(Col* c, const char* s, const char* e) noexcept nogil:
     cdef int64_t iv
     cdef float fv
     cdef int st
-    if c.kind == _K_FLAG:
+    if c.kind == _K_FLAG:   # never null: no validity bytes
         c.nleaf += 1
-        if buf_u8(&c.vvalid, 1):
-            return -1
         return buf_u8(&c.vals, 1)
     if s == e or is_dot(s, e):
         return leaf_null(c)
@@ -276,10 +274,8 @@ cdef inline int value(Col* c, const char* s, const char* e) noexcept nogil:
 
 cdef inline int missing(Col* c) noexcept nogil:
     """A row (INFO) or sample (FORMAT) without this key."""
-    if c.kind == _K_FLAG:
+    if c.kind == _K_FLAG:   # never null: no validity bytes
         c.nleaf += 1
-        if buf_u8(&c.vvalid, 1):
-            return -1
         return buf_u8(&c.vals, 0)
     if c.is_list or c.kind == _K_GT:
         if c.kind == _K_GT and buf_u8(&c.phased, 0):

@@ -20,7 +20,7 @@ from genomicframe._parsers._buffers cimport (
     Buf, buf_reserve, buf_free, buf_bytes, buf_text, buf_u8, buf_i32, buf_i64, buf_f32)
 from genomicframe._parsers._owned cimport Owned, take
 from genomicframe._parsers._text cimport (
-    find, swar_find, find2, split, same, is_dot, parse_i64, parse_f64, num_uint, num_uint15, num_float,
+    find, swar_find, find2, line, same, is_dot, parse_i64, parse_f64, num_uint, num_uint15, num_float,
     NUM_OK)
 from genomicframe._parsers._vcfcols cimport *
 from genomicframe._parsers._vcfinfo cimport KeySpec, InfoKeys, key_hash, info_row, info_end
@@ -553,26 +553,27 @@ cdef bint filter_pass(Cfg* c, const char* s, const char* e) noexcept nogil:
         s = t + 1
 
 
-cdef int parse_line(Parsed r, const char* p, const char* le, const char* lim) noexcept nogil:
+cdef int parse_line(Parsed r, const char* p, const char* le, const char* lim,
+                    const char** tab, int nf) noexcept nogil:
+    """One data line [p, le) whose first ``nf`` tabs (up to nine) are at ``tab``; bytes
+    up to ``lim`` may be read."""
     cdef Cfg* c = r.c
     cdef const char* fs[10]
     cdef const char* fe[10]
-    cdef const char* tab[9]
     cdef const char* q = p
     cdef const char* t
     cdef const char* ks
     cdef const char* e7
     cdef const char* bs = NULL
     cdef const char* be = NULL
-    cdef int i, nf, st, j, kpos
+    cdef int i, st, j, kpos
     cdef int64_t pos, endv = 0, row, bad_col = -1, nallele, iv
     cdef uint64_t upos
     cdef double qv = 0
     cdef bint has_qual
     cdef float qf = 0
     cdef Col* col
-    # split the eight fixed columns (and FORMAT): the first nine tabs in one pass
-    nf = split(p, le, lim, 9, tab, 9)
+    # the eight fixed columns (and FORMAT)
     fs[0] = p
     for i in range(nf):
         fe[i] = tab[i]
@@ -701,11 +702,10 @@ cdef int parse_buffer(Parsed r, const char* data, Py_ssize_t n) noexcept nogil:
     cdef const char* end = data + n
     cdef const char* eol
     cdef const char* le
-    cdef int st
+    cdef const char* tab[9]
+    cdef int st, ntab
     while p < end:
-        eol = <const char*>memchr(p, 10, end - p)
-        if eol == NULL:
-            eol = end
+        eol = line(p, end, tab, 9, &ntab)   # the line's end and its first tabs, in one pass
         le = eol
         if le > p and (le - 1)[0] == 13:
             le -= 1
@@ -714,7 +714,7 @@ cdef int parse_buffer(Parsed r, const char* data, Py_ssize_t n) noexcept nogil:
             r.err_start = r.err_end = p - data
             return ST_BLANK_LINE
         if p[0] != 35:  # '#'
-            st = parse_line(r, p, le, end)
+            st = parse_line(r, p, le, end, tab, ntab)
             if st:
                 r.err_line = r.lines
                 r.err_start += p - data
