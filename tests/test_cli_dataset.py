@@ -239,3 +239,14 @@ def test_view_vcf_pipe_reads_back(tmp_path):
     want = gf.dataset(path).to_table(filter=gf.region("chr1", 0, 5000))
     assert gf.dataset(str(out)).to_table().equals(want)
     assert b"--region chr1:1-5000" in r.stdout
+
+
+def test_tsv_info_rows_with_every_key_missing(tmp_path, capsys):
+    p = tmp_path / "few.vcf"
+    p.write_text("##fileformat=VCFv4.3\n"
+                 '##INFO=<ID=DP,Number=1,Type=Integer,Description="d">\n'
+                 '##INFO=<ID=DB,Number=0,Type=Flag,Description="f">\n'
+                 "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+                 "1\t1\t.\tA\tC\t.\t.\tDP=3;DB\n1\t2\t.\tA\tC\t.\t.\t.\n1\t3\t.\tA\tC\t.\t.\tDB\n")
+    assert main(["view", str(p), "-c", "pos,info", "--no-header"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["1\tDP=3;DB", "2\t.", "3\tDB"]

@@ -294,15 +294,21 @@ def _text_array(col, null: str):
             name = t.field(k).name
             child = col.field(k)
             if pa.types.is_boolean(child.type):
-                part = pc.if_else(pc.fill_null(child, False), name, pa.scalar(None, pa.string()))
+                part = pc.if_else(pc.fill_null(child, False), ";" + name,
+                                  pa.scalar(None, pa.string()))
             else:
                 text = _text_array(child, "")
-                part = pc.if_else(child.is_valid(), pc.binary_join_element_wise(name, text, "="),
+                part = pc.if_else(child.is_valid(),
+                                  pc.binary_join_element_wise(";" + name, text, "="),
                                   pa.scalar(None, pa.string()))
             parts.append(part)
         if not parts:
             return pa.array([null] * len(col), pa.string())
-        joined = pc.binary_join_element_wise(*parts, ";", null_handling="skip")
+        # each part starts with ';': concatenate (nulls as ''), then drop the first ';'.
+        # (null_handling="skip" would drop the rows where every part is null.)
+        joined = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(
+            *parts, "", null_handling="replace", null_replacement="")
+        joined = pc.utf8_slice_codeunits(pc.fill_null(joined, ""), 1)
         joined = pc.if_else(pc.equal(joined, ""), ".", joined)
         return pc.fill_null(pc.if_else(col.is_valid(), joined, pa.scalar(None, pa.string())), null)
     if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
