@@ -22,6 +22,7 @@ __all__ = [
     "GenomicFrameError",
     "FormatError",
     "VcfFormatError",
+    "VcfWriteError",
     "BcfNotSupportedError",
     "CorruptBlockError",
     "TruncatedFileError",
@@ -100,6 +101,10 @@ class FormatError(GenomicFrameError, ValueError):
 
 class VcfFormatError(FormatError):
     """A VCF header or data line breaks the format (the message names the line)."""
+
+
+class VcfWriteError(GenomicFrameError, ValueError):
+    """The data cannot be written as VCF (a required column is missing, a type has no VCF form)."""
 
 
 class BcfNotSupportedError(FormatError):

@@ -35,7 +35,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import GenomicFrameError
+from ..errors import VcfWriteError
 from .vcf_header import FieldDef, VcfHeader, _structured, parse_header, read_header
 
 __all__ = ["VcfWriteError", "VcfWriter", "format_batch", "write_vcf"]
@@ -47,10 +47,6 @@ _PIECE_CELLS = 1 << 21
 
 _NULL = pa.scalar(None, pa.string())
 _FIXED = ("chrom", "pos", "id", "ref", "alt", "qual", "filter")
-
-
-class VcfWriteError(GenomicFrameError, ValueError):
-    """The data cannot be written as VCF (a required column is missing, a type has no VCF form)."""
 
 
 # -- what to write: the layout, decided once from the schema -----------------------------------
