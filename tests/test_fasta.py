@@ -494,6 +494,34 @@ def test_name_lookup_large_index(tmp_path):
         assert by_name[False] == by_name[True]
 
 
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="needs posix_fadvise")
+@pytest.mark.parametrize("evict", ["all", "stripes"])
+def test_name_lookup_with_gfi_out_of_page_cache(tmp_path, evict):
+    """The lookup's bulk read-ahead (taken when .gfi pages are not cached) gives the
+    same answers; the pages are dropped from the page cache where the system allows."""
+    n = 60_000
+    rng = random.Random(5)
+    names = [f"s{rng.getrandbits(48):012x}_{i}" for i in range(n)]
+    src = tmp_path / "m.fa"
+    src.write_bytes("".join(f">{nm} d\nMKV\n" for nm in names).encode())
+    build_index(src)
+    gfi = str(src) + ".gfi"
+    picks = rng.sample(names, 4000) + ["absent_1"] + rng.sample(names, 5)
+    for batch in (picks, picks[:40]):
+        fd = os.open(gfi, os.O_RDONLY)
+        try:
+            size = os.fstat(fd).st_size
+            step = 1 << 16 if evict == "all" else 3 << 16
+            for off in range(0, size, step):
+                os.posix_fadvise(fd, off, 1 << 16, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+        with gf.FastaFile(src) as fa:
+            got = fa._lookup([p.encode() for p in batch])[0]
+            assert [fa._view.name(r).decode() if r >= 0 else None for r in got] == \
+                [p if p != "absent_1" else None for p in batch]
+
+
 def test_index_in_memory_when_not_writable(tmp_path):
     src = tmp_path / "ro" / "m.fa"
     src.parent.mkdir()

@@ -10,7 +10,7 @@ Nothing here allocates per record except the output buffers; no numpy needed.
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, free, qsort
 from libc.string cimport memchr, memcmp, memcpy, memset
-from posix.mman cimport madvise, MADV_DONTNEED
+from posix.mman cimport madvise, mincore, MADV_DONTNEED, MADV_WILLNEED
 from genomicframe._parsers._gfi cimport GfiKey as Key
 from genomicframe._parsers._namehash cimport name_hash
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
@@ -27,6 +27,15 @@ cdef extern from *:
 
 #: how many queries ahead of the current one the lookup prefetches
 DEF PREFETCH_AHEAD = 16
+#: page size assumed by the read-ahead requests (a larger real page only reads more)
+DEF PAGE = 4096
+#: wanted page ranges closer than this many pages are read as one request
+DEF READ_GAP = 8
+#: ranges probed with mincore before deciding whether a phase needs read-ahead at all
+DEF PROBE_RANGES = 32
+#: pages per read-ahead request: Linux reads at most the device's read-ahead window
+#: (128 KiB by default) per MADV_WILLNEED call and silently drops the rest
+DEF READ_CHUNK = 32
 
 
 cdef inline uint64_t _hash(const uint8_t* p, Py_ssize_t n) noexcept nogil:
@@ -93,6 +102,75 @@ cdef int _sort_hashidx(HashIdx* a, Py_ssize_t m) noexcept nogil:
     return 0
 
 
+# -- reading the pages of a lookup ahead -----------------------------------------------------
+# A lookup that finds its .gfi pages outside the page cache would fault them in one 4 KiB
+# read at a time.  Each sweep of the lookup instead first lists the page ranges it will
+# touch (as HashIdx: key = first page, idx = end page), merges the close ones and asks the
+# kernel to read them all (MADV_WILLNEED, asynchronous), so the reads overlap and adjacent
+# pages come in large requests; when the first ranges are all resident, nothing is asked.
+cdef inline void _page_range(HashIdx* r, Py_ssize_t start, Py_ssize_t stop,
+                             Py_ssize_t n_pages) noexcept nogil:
+    """Pages holding bytes [start, stop) of the mapping (at least one byte)."""
+    r.key = <uint64_t>(start // PAGE)
+    r.idx = min((max(stop, start + 1) + PAGE - 1) // PAGE, n_pages)
+
+
+cdef Py_ssize_t _merge_ranges(HashIdx* r, Py_ssize_t n) noexcept nogil:
+    """Merge page ranges sorted by start that lie within READ_GAP pages of each other."""
+    cdef Py_ssize_t i, k = 0
+    if n == 0:
+        return 0
+    for i in range(1, n):
+        if <int64_t>r[i].key <= r[k].idx + READ_GAP:
+            if r[i].idx > r[k].idx:
+                r[k].idx = r[i].idx
+        else:
+            k += 1
+            r[k] = r[i]
+    return k + 1
+
+
+cdef void _read_ahead(const uint8_t* base, HashIdx* r, Py_ssize_t n) noexcept nogil:
+    """Ask for the pages of ranges ``r[0:n]`` (sorted by start; merged in place) that are
+    not in the page cache to be read, READ_CHUNK pages per request.
+
+    Large ranges are checked page by page (mincore); small ones only until PROBE_RANGES
+    of them were found cached (then the file is taken as cached) or one was not (then
+    the rest are requested unchecked).
+    """
+    cdef unsigned char vec[512]
+    cdef Py_ssize_t i, j, c, cc, probed = 0
+    cdef int64_t a, end, k
+    cdef bint cold = False, small, missing
+    n = _merge_ranges(r, n)
+    for i in range(n):
+        a = r[i].key
+        end = r[i].idx
+        small = end - a <= READ_CHUNK
+        if small:
+            if cold:
+                madvise(<void*>(base + a * PAGE), (end - a) * PAGE, MADV_WILLNEED)
+                continue
+            if probed >= PROBE_RANGES:
+                continue
+            probed += 1
+        while a < end:
+            k = min(end - a, 512)
+            if mincore(<void*>(base + a * PAGE), k * PAGE, vec) != 0:
+                break  # cannot tell: leave these pages to the page faults
+            for c in range(0, k, READ_CHUNK):
+                cc = min(READ_CHUNK, k - c)
+                missing = False
+                for j in range(c, c + cc):
+                    if not (vec[j] & 1):
+                        missing = True
+                        break
+                if missing:
+                    cold = True
+                    madvise(<void*>(base + (a + c) * PAGE), cc * PAGE, MADV_WILLNEED)
+            a += k
+
+
 cdef int _cmp_keyidx(const void* a, const void* b) noexcept nogil:
     cdef const KeyIdx* x = <const KeyIdx*>a
     cdef const KeyIdx* y = <const KeyIdx*>b
@@ -141,6 +219,7 @@ cdef class GfiView:
     cdef readonly int dir_bits
     cdef public bint mapped  # buf is a file mapping: passed key pages may be dropped
     cdef public object owner  # the mmap object behind buf (None when not mapped)
+    cdef Py_ssize_t size
 
     @property
     def buffer(self):
@@ -155,6 +234,7 @@ cdef class GfiView:
             raise RuntimeError("unexpected .gfi key layout")
         self.buf = buf
         self.base = &buf[0]
+        self.size = buf.shape[0]
         self.keys = <const Key*>(self.base + off_keys)
         self.dirs = <const uint64_t*>(self.base + off_dir)
         self.blob = self.base + off_blob
@@ -178,6 +258,53 @@ cdef class GfiView:
         stop = ((<const uint8_t*>(self.keys + self.dirs[b]) - self.base) - 65536) & ~(<Py_ssize_t>4095)
         if stop > start:
             madvise(<void*>(self.base + start), stop - start, MADV_DONTNEED)
+
+    cdef int _read_ahead_table(self, const HashIdx* q, Py_ssize_t m) noexcept nogil:
+        """Read ahead the directory slots, then the buckets, of queries ``q`` (hash order)."""
+        cdef HashIdx* r = <HashIdx*>malloc((m + 1) * sizeof(HashIdx))
+        cdef Py_ssize_t i, n_pages = (self.size + PAGE - 1) // PAGE
+        cdef Py_ssize_t d0 = <const uint8_t*>self.dirs - self.base
+        cdef Py_ssize_t k0 = <const uint8_t*>self.keys - self.base
+        cdef uint64_t b, lo, hi
+        cdef int shift = 64 - self.dir_bits
+        if r == NULL:
+            return -1
+        for i in range(m):
+            b = q[i].key >> shift
+            _page_range(r + i, d0 + 8 * b, d0 + 8 * (b + 2), n_pages)
+        _read_ahead(self.base, r, m)
+        for i in range(m):
+            b = q[i].key >> shift
+            lo = self.dirs[b]
+            hi = self.dirs[b + 1]
+            if hi <= lo:
+                hi = lo + 1  # the match step may still read the entry at lo
+            _page_range(r + i, k0 + sizeof(Key) * lo, k0 + sizeof(Key) * hi, n_pages)
+        _read_ahead(self.base, r, m)
+        free(r)
+        return 0
+
+    cdef int _read_ahead_names(self, const HashIdx* q, const uint64_t* pos,
+                               Py_ssize_t m) noexcept nogil:
+        """Read ahead the name bytes of the entries found at ``pos`` (file order)."""
+        cdef HashIdx* r = <HashIdx*>malloc((m + 1) * sizeof(HashIdx))
+        cdef Py_ssize_t i, k = 0, n_pages = (self.size + PAGE - 1) // PAGE
+        cdef Py_ssize_t o
+        cdef const Key* e
+        if r == NULL:
+            return -1
+        for i in range(m):
+            if pos[i] < <uint64_t>self.n_keys and self.keys[pos[i]].hash == q[i].key:
+                e = self.keys + pos[i]
+                o = (self.blob - self.base) + e.name_off
+                _page_range(r + k, o, o + e.name_len, n_pages)
+                k += 1
+        if _sort_hashidx(r, k) < 0:
+            free(r)
+            return -1
+        _read_ahead(self.base, r, k)
+        free(r)
+        return 0
 
     cdef inline const Key* _bucket(self, uint64_t h) noexcept nogil:
         """First table entry of the directory bucket of hash ``h``."""
@@ -229,7 +356,11 @@ cdef class GfiView:
         names holding ``:`` or ``{`` (possible region strings).  Queries are
         resolved in hash order, so the table is
         read front to back whatever the order of the request, and pages already
-        passed are unmapped as the sweep goes.
+        passed are unmapped as the sweep goes.  Before each sweep of a mapped
+        file, the pages it will touch are requested from the kernel in bulk
+        (merged ranges, ``MADV_WILLNEED``) unless a probe finds them cached, so
+        a ``.gfi`` outside the page cache is read in few large, overlapping
+        requests instead of one page fault per page.
         """
         cdef Py_ssize_t i, m = PyList_GET_SIZE(names)
         out = array("q", bytes(8 * m))
@@ -269,6 +400,10 @@ cdef class GfiView:
                 # three sweeps in hash order, each prefetching the memory a later query
                 # will touch, so the cache misses of many queries overlap: directory ->
                 # table position (in pos), then table entry -> name bytes -> match
+                if self.n_keys and self.mapped and self.dir_bits:
+                    if self._read_ahead_table(q, m) < 0:
+                        with gil:
+                            raise MemoryError()
                 if self.n_keys:
                     for i in range(min(m, PREFETCH_AHEAD)):
                         __builtin_prefetch(self._bucket(q[i].key))
@@ -276,6 +411,10 @@ cdef class GfiView:
                         if i + PREFETCH_AHEAD < m:
                             __builtin_prefetch(self._bucket(q[i + PREFETCH_AHEAD].key))
                         pos[i] = self._lower(q[i].key)
+                    if self.mapped and self.dir_bits:
+                        if self._read_ahead_names(q, pos, m) < 0:
+                            with gil:
+                                raise MemoryError()
                     for i in range(min(m, PREFETCH_AHEAD)):
                         if pos[i] < <uint64_t>self.n_keys:
                             __builtin_prefetch(self.blob + self.keys[pos[i]].name_off)
