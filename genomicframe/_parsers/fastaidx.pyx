@@ -743,17 +743,23 @@ def hash_names(const uint8_t[::1] names, const int64_t[::1] ends, int64_t first)
     return out
 
 
+cdef inline int64_t _start(const int64_t[::1] name_ends, Py_ssize_t i) noexcept nogil:
+    """Start of name ``i`` in the blob (names are back to back from 0)."""
+    return name_ends[i - 1] if i else 0
+
+
 def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
-                const int64_t[::1] name_starts, const int64_t[::1] name_ends,
-                uint8_t[::1] valid, int dir_bits, const uint64_t[::1] known=None):
+                const int64_t[::1] name_ends, uint8_t[::1] valid, int dir_bits,
+                const uint64_t[::1] known=None):
     """Hash table of the valid records, bucket-sorted by hash in one pass.
 
     Entries are ordered by (hash, record number); a name that repeats an earlier
     record's name is dropped and ``valid`` cleared for it (first record wins, as
     htslib).  Returns ``(keys, dirs, spans, forder, dups)``: sections of the
     ``.gfi`` as bytes (see genomicframe/fasta/gfi.py; entries point into
-    ``blob``, which is stored as it is) and the record numbers of the dropped
-    repeats, ascending.  ``known``, when given, holds every record's name hash
+    ``blob``, which is stored as it is; record ``i``'s name ends at
+    ``name_ends[i]`` and starts where the previous one ends) and the record
+    numbers of the dropped repeats, ascending.  ``known``, when given, holds every record's name hash
     (from :func:`hash_names`), computed while the scan ran.
     """
     cdef Py_ssize_t n = rows.shape[0], i, j, k, b, nb, n_valid = 0, n_keys, pos
@@ -761,7 +767,8 @@ def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
     cdef const uint64_t* kh = NULL
     cdef uint64_t h
     cdef int64_t r, t
-    cdef uint64_t* hashes
+    cdef uint64_t* hashes = NULL
+    cdef const uint64_t* hs
     cdef int64_t* order
     cdef uint64_t* count
     cdef HashRec* pairs
@@ -772,7 +779,7 @@ def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
     cdef uint64_t* fp
     cdef const uint8_t* bp = &blob[0] if blob.shape[0] else NULL
     cdef int shift = 64 - dir_bits
-    if name_starts.shape[0] != n or name_ends.shape[0] != n or valid.shape[0] != n:
+    if name_ends.shape[0] != n or valid.shape[0] != n:
         raise ValueError("rows, names and valid differ in length")
     if have:
         if known.shape[0] != n:
@@ -780,11 +787,12 @@ def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
         if n:
             kh = &known[0]
     nb = (<Py_ssize_t>1) << dir_bits
-    hashes = <uint64_t*>malloc((n + 1) * sizeof(uint64_t))
+    if not have:  # else the known hashes are used as they are
+        hashes = <uint64_t*>malloc((n + 1) * sizeof(uint64_t))
     order = <int64_t*>malloc((n + 1) * sizeof(int64_t))
     count = <uint64_t*>calloc(nb + 1, sizeof(uint64_t))
     pairs = <HashRec*>malloc((n + 1) * sizeof(HashRec))
-    if hashes == NULL or order == NULL or count == NULL or pairs == NULL:
+    if (hashes == NULL and not have) or order == NULL or count == NULL or pairs == NULL:
         free(hashes)
         free(order)
         free(count)
@@ -793,13 +801,15 @@ def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
     dups = []
     try:
         with nogil:
+            if not have:
+                for i in range(n):
+                    if valid[i]:
+                        t = _start(name_ends, i)
+                        hashes[i] = _hash(bp + t, name_ends[i] - t)
+            hs = kh if have else hashes
             for i in range(n):
                 if valid[i]:
-                    if have:
-                        hashes[i] = kh[i]
-                    else:
-                        hashes[i] = _hash(bp + name_starts[i], name_ends[i] - name_starts[i])
-                    b = (hashes[i] >> shift) if dir_bits else 0
+                    b = (hs[i] >> shift) if dir_bits else 0
                     count[b + 1] += 1
                     n_valid += 1
             for b in range(nb):
@@ -808,8 +818,8 @@ def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
             # (small) bucket by hash: equal hashes keep record order
             for i in range(n):
                 if valid[i]:
-                    b = (hashes[i] >> shift) if dir_bits else 0
-                    pairs[count[b]].h = hashes[i]
+                    b = (hs[i] >> shift) if dir_bits else 0
+                    pairs[count[b]].h = hs[i]
                     pairs[count[b]].r = i
                     count[b] += 1
             # count[b] is now the end of bucket b; bucket b starts at count[b - 1]
@@ -831,9 +841,10 @@ def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
             j = i - 1
             while j >= 0 and pairs[j].h == pairs[i].h:
                 t = pairs[j].r
-                if valid[t] and name_ends[t] - name_starts[t] == name_ends[r] - name_starts[r] \
-                        and memcmp(bp + name_starts[t], bp + name_starts[r],
-                                   name_ends[r] - name_starts[r]) == 0:
+                if valid[t] and name_ends[t] - _start(name_ends, t) \
+                        == name_ends[r] - _start(name_ends, r) \
+                        and memcmp(bp + _start(name_ends, t), bp + _start(name_ends, r),
+                                   name_ends[r] - _start(name_ends, r)) == 0:
                     valid[r] = 0
                     dups.append(r)
                     break
@@ -848,8 +859,7 @@ def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
         sp = <uint64_t*>PyBytes_AS_STRING(spans)
         fp = <uint64_t*>PyBytes_AS_STRING(forder)
         with nogil:
-            _fill(rows, name_starts, name_ends, valid, pairs, n, n_valid, dir_bits,
-                  kp, dp, sp, fp, order)
+            _fill(rows, name_ends, valid, pairs, n, n_valid, dir_bits, kp, dp, sp, fp, order)
     finally:
         free(hashes)
         free(order)
@@ -859,7 +869,7 @@ def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
     return keys, dirs, spans, forder, dups
 
 
-cdef void _fill(const int64_t[:, ::1] rows, const int64_t[::1] name_starts,
+cdef void _fill(const int64_t[:, ::1] rows,
                 const int64_t[::1] name_ends, const uint8_t[::1] valid, const HashRec* pairs,
                 Py_ssize_t n, Py_ssize_t n_valid, int dir_bits, GfiKey* keys, uint64_t* dirs,
                 uint64_t* spans, uint64_t* forder, int64_t* keypos) noexcept nogil:
@@ -889,8 +899,8 @@ cdef void _fill(const int64_t[:, ::1] rows, const int64_t[::1] name_starts,
         k = keypos[r]
         keys[k].seq_off = rows[r, F_SEQ]
         keys[k].length = rows[r, F_LEN]
-        keys[k].name_off = name_starts[r]
-        keys[k].name_len = <uint32_t>(name_ends[r] - name_starts[r])
+        keys[k].name_off = _start(name_ends, r)
+        keys[k].name_len = <uint32_t>(name_ends[r] - _start(name_ends, r))
         keys[k].line_bases = <uint32_t>rows[r, F_LINEB]
         keys[k].line_width = <uint32_t>rows[r, F_LINEW]
         keys[k].flags = <uint32_t>rows[r, F_FLAGS]

@@ -348,14 +348,17 @@ def _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, writ
             paths, tmp, K):
     """Hash table, .gzi and .gfi from the scanned records; rename the files into place."""
     rows, blob, name_end = scanner.views()
-    name_start = K.starts_of(name_end)
     n = len(rows)
+
+    def name_of(i):
+        a = name_end[i - 1] if i else 0
+        return bytes(blob[a:name_end[i]]).decode("utf-8", "replace")
+
     valid = K.valid_mask(rows)
     n_valid = valid.count(1)
     if n_valid < n:
         dropped = [i for i, v in enumerate(valid) if not v]
-        shown = ", ".join(f"'{bytes(blob[name_start[i]:name_end[i]]).decode('utf-8', 'replace')}' "
-                          f"(line {rows[i, 6]})" for i in dropped[:5])
+        shown = ", ".join(f"'{name_of(i)}' (line {rows[i, 6]})" for i in dropped[:5])
         more = f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
         warnings.warn(EmptyRecordWarning(
             f"{path}: {len(dropped)} header(s) without a sequence line are not indexed, as "
@@ -363,11 +366,10 @@ def _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, writ
 
     dir_bits = _gfi.dir_bits_for(n_valid)
     keys, dirs, spans, forder, dups = K.build_table(
-        rows, blob, name_start, name_end, valid, dir_bits,
+        rows, blob, name_end, valid, dir_bits,
         sink.hashes if len(sink.hashes) == n else None)
     if dups:
-        shown = ", ".join(f"'{bytes(blob[name_start[r]:name_end[r]]).decode('utf-8', 'replace')}' "
-                          f"(line {rows[r, 6]})" for r in dups[:5])
+        shown = ", ".join(f"'{name_of(r)}' (line {rows[r, 6]})" for r in dups[:5])
         more = f" and {len(dups) - 5} more" if len(dups) > 5 else ""
         msg = (f"{len(dups)} record(s) repeat an earlier name: {shown}{more}")
         if duplicates == "error":
@@ -396,6 +398,7 @@ def _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, writ
                            len(coffs), data_size, written)
     if dups:  # the streamed text listed repeated names: write it again without them
         selected = K.valid_rows(rows, valid)
+        name_start = K.starts_of(name_end)
         sink.fai_fh.seek(0)
         sink.fai_fh.truncate()
         sink.fai_fh.write(K.format_index(blob, name_start, name_end, rows, selected, 0))
