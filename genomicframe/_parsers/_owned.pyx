@@ -5,7 +5,7 @@ A kernel fills :c:type:`Buf` memory; :func:`take` moves the pointer into an
 and ``pyarrow.py_buffer`` wrap it without copying and keep it alive) and frees it
 in ``__dealloc__`` (STYLE principle 4).
 """
-from libc.stdlib cimport free
+from libc.stdlib cimport free, realloc
 
 from genomicframe._parsers._buffers cimport Buf
 
@@ -39,7 +39,15 @@ cdef class Owned:
 
 
 cdef Owned take(Buf* b):
+    """Move ``b``'s memory into a new :class:`Owned`; spare capacity beyond a page is
+    given back first (shrinking in place: no copy)."""
     cdef Owned o = Owned.__new__(Owned)
+    cdef char* p
+    if b.cap - b.len > 4096 and b.len > 0:
+        p = <char*>realloc(b.data, b.len)
+        if p != NULL:
+            b.data = p
+            b.cap = b.len
     o.data = b.data
     o.size = b.len
     b.data = NULL

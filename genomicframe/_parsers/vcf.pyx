@@ -297,11 +297,41 @@ cdef class Parsed:
         buf_free(&self.filt_soff); buf_free(&self.filt_data); buf_free(&self.last_chrom)
         buf_free(&self.fmt_text); buf_free(&self.fmt_map)
 
-    def reserve(self, Py_ssize_t nbytes):
-        """Pre-size the fixed and INFO buffers for about ``nbytes`` of input (fewer reallocs)."""
-        cdef Py_ssize_t rows = nbytes // 64 + 16
-        cdef int i
+    cdef Buf* _buf(self, int k):
+        """Buffer ``k``: the 17 fixed-column buffers, then eight per INFO/FORMAT column."""
+        cdef Buf* fixed[17]
         cdef Col* c
+        if k < 17:
+            fixed[:] = [&self.chrom_off, &self.chrom_data, &self.pos, &self.end, &self.id_off,
+                        &self.id_data, &self.id_valid, &self.ref_off, &self.ref_data,
+                        &self.alt_loff, &self.alt_soff, &self.alt_data, &self.qual,
+                        &self.qual_valid, &self.filt_loff, &self.filt_soff, &self.filt_data]
+            return fixed[k]
+        c = &self.cols[(k - 17) // 8]
+        k = (k - 17) % 8
+        return (&c.vals if k == 0 else &c.voff if k == 1 else &c.vvalid if k == 2 else
+                &c.loff if k == 3 else &c.lvalid if k == 4 else &c.soff if k == 5 else
+                &c.svalid if k == 6 else &c.phased)
+
+    def size_hint(self, Py_ssize_t nbytes):
+        """Bytes each buffer holds per byte of the ``nbytes`` of input parsed (for
+        :meth:`reserve` of the next chunks); read it before taking the buffers."""
+        cdef int k
+        return [self._buf(k).len / nbytes if nbytes else 0.0 for k in range(17 + 8 * self.ncols)]
+
+    def reserve(self, Py_ssize_t nbytes, list hint=None):
+        """Pre-size the buffers for about ``nbytes`` of input: from ``hint`` (a
+        :meth:`size_hint` of earlier input, plus 1/8), else from a row estimate
+        (fixed and INFO value buffers).  Fewer reallocs, which copy."""
+        cdef Py_ssize_t rows = nbytes // 64 + 16, want
+        cdef int i, k
+        cdef Col* c
+        if hint is not None and len(hint) == 17 + 8 * self.ncols:
+            for k in range(17 + 8 * self.ncols):
+                want = <Py_ssize_t>(nbytes * <double>hint[k])
+                if want > 0 and buf_reserve(self._buf(k), want + want // 8 + 64):
+                    raise MemoryError()
+            return
         if (buf_reserve(&self.pos, rows * 8) or buf_reserve(&self.end, rows * 8)
                 or buf_reserve(&self.chrom_off, rows * 4) or buf_reserve(&self.chrom_data, rows * 6)
                 or buf_reserve(&self.id_off, rows * 4) or buf_reserve(&self.id_valid, rows)
