@@ -442,6 +442,7 @@ class _Plan:
         end_col = -1
         if has_end and "end" not in ranges:
             end_col = next((i for i, (k, _, _) in enumerate(self.info) if k == "END"), -1)
+        self._hint = None
         self.config = _k.Config(
             want, need_end,
             [(k.encode(), kind, lst) for k, kind, lst in self.info],
@@ -456,7 +457,8 @@ class _Plan:
     def work(self, group) -> _Result:
         """Parse a group of chunks and assemble its record batch (runs on a worker thread)."""
         r = _k.Parsed(self.config)
-        r.reserve(sum(len(c.data) for c in group))
+        nbytes = sum(len(c.data) for c in group)
+        r.reserve(nbytes, self._hint)
         for i, chunk in enumerate(group):
             r = _k.parse_chunk(self.config, chunk.data, r)
             if r.status:
@@ -464,6 +466,8 @@ class _Plan:
                                r.err_value, i)
         if not r.nrows:
             return _Result(lines=r.lines)
+        # buffer sizes per input byte, to pre-size the next groups' buffers (no realloc copies)
+        self._hint = r.size_hint(nbytes)
         b = self.batch(r)
         if not all(_is_ascii(c.data) for c in group):
             try:  # Arrow strings must be UTF-8; only non-ASCII text needs the full check
