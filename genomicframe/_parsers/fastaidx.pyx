@@ -168,6 +168,10 @@ cdef int _emit(ScanState* s, int64_t rec_end) noexcept nogil:
 
 
 cdef extern from *:
+    void __builtin_prefetch(const void* addr) noexcept nogil
+
+
+cdef extern from *:
     """
     /* 1 when every byte of p[0:n] is printable and not a space (isgraph in the C
        locale); written as a branch-free OR reduction so the compiler vectorises it */
@@ -755,11 +759,13 @@ def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
 
     Entries are ordered by (hash, record number); a name that repeats an earlier
     record's name is dropped and ``valid`` cleared for it (first record wins, as
-    htslib).  Returns ``(keys, dirs, spans, forder, dups)``: sections of the
-    ``.gfi`` as bytes (see genomicframe/fasta/gfi.py; entries point into
+    htslib).  Returns ``(table, dirs, forder, dups)``: a :class:`GfiTable` that
+    makes the entries and spans sections, the directory and file-order sections
+    of the ``.gfi`` as bytes (see genomicframe/fasta/gfi.py; entries point into
     ``blob``, which is stored as it is; record ``i``'s name ends at
     ``name_ends[i]`` and starts where the previous one ends) and the record
-    numbers of the dropped repeats, ascending.  ``known``, when given, holds every record's name hash
+    numbers of the dropped repeats, ascending.  The table keeps ``rows`` and
+    ``name_ends`` (not copied): do not change them while it is in use.  ``known``, when given, holds every record's name hash
     (from :func:`hash_names`), computed while the scan ran.
     """
     cdef Py_ssize_t n = rows.shape[0], i, j, k, b, nb, n_valid = 0, n_keys, pos
@@ -773,10 +779,9 @@ def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
     cdef uint64_t* count
     cdef HashRec* pairs
     cdef HashRec tmp
-    cdef GfiKey* kp
     cdef uint64_t* dp
-    cdef uint64_t* sp
     cdef uint64_t* fp
+    cdef GfiTable table
     cdef const uint8_t* bp = &blob[0] if blob.shape[0] else NULL
     cdef int shift = 64 - dir_bits
     if name_ends.shape[0] != n or valid.shape[0] != n:
@@ -850,30 +855,31 @@ def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
                     break
                 j -= 1
         n_keys = n_valid - len(dups)
-        keys = PyBytes_FromStringAndSize(NULL, n_keys * sizeof(GfiKey))
         dirs = PyBytes_FromStringAndSize(NULL, (nb + 1) * 8 if dir_bits else 0)
-        spans = PyBytes_FromStringAndSize(NULL, n_keys * 16)
         forder = PyBytes_FromStringAndSize(NULL, n_keys * 8)
-        kp = <GfiKey*>PyBytes_AS_STRING(keys)
         dp = <uint64_t*>PyBytes_AS_STRING(dirs)
-        sp = <uint64_t*>PyBytes_AS_STRING(spans)
         fp = <uint64_t*>PyBytes_AS_STRING(forder)
         with nogil:
-            _fill(rows, name_ends, valid, pairs, n, n_valid, dir_bits, kp, dp, sp, fp, order)
+            _fill(valid, pairs, n, n_valid, dir_bits, dp, fp, order)
+        table = GfiTable.__new__(GfiTable)
+        table.rows = rows
+        table.name_ends = name_ends
+        table.pairs = pairs  # the table owns them now
+        pairs = NULL
+        table.n_keys = n_keys
     finally:
         free(hashes)
         free(order)
         free(count)
         free(pairs)
     dups.sort()
-    return keys, dirs, spans, forder, dups
+    return table, dirs, forder, dups
 
 
-cdef void _fill(const int64_t[:, ::1] rows,
-                const int64_t[::1] name_ends, const uint8_t[::1] valid, const HashRec* pairs,
-                Py_ssize_t n, Py_ssize_t n_valid, int dir_bits, GfiKey* keys, uint64_t* dirs,
-                uint64_t* spans, uint64_t* forder, int64_t* keypos) noexcept nogil:
-    """Write the entries in file order (sequential reads, scattered writes)."""
+cdef void _fill(const uint8_t[::1] valid, HashRec* pairs, Py_ssize_t n, Py_ssize_t n_valid,
+                int dir_bits, uint64_t* dirs, uint64_t* forder, int64_t* keypos) noexcept nogil:
+    """Drop the repeats from ``pairs`` (which then hold the keys in key order), and
+    write the directory and the file order of the keys."""
     cdef Py_ssize_t i, k = 0, nb, b, j = 0
     cdef int64_t r
     cdef int shift = 64 - dir_bits
@@ -886,32 +892,88 @@ cdef void _fill(const int64_t[:, ::1] rows,
         r = pairs[i].r
         if valid[r]:
             keypos[r] = k
+            pairs[k] = pairs[i]
             if dir_bits:
-                dirs[(pairs[i].h >> shift) + 1] = k + 1
+                dirs[(pairs[k].h >> shift) + 1] = k + 1
             k += 1
     if dir_bits:
         for b in range(1, nb + 1):
             if dirs[b] < dirs[b - 1]:
                 dirs[b] = dirs[b - 1]
     for r in range(n):
-        if not valid[r]:
-            continue
-        k = keypos[r]
-        keys[k].seq_off = rows[r, F_SEQ]
-        keys[k].length = rows[r, F_LEN]
-        keys[k].name_off = _start(name_ends, r)
-        keys[k].name_len = <uint32_t>(name_ends[r] - _start(name_ends, r))
-        keys[k].line_bases = <uint32_t>rows[r, F_LINEB]
-        keys[k].line_width = <uint32_t>rows[r, F_LINEW]
-        keys[k].flags = <uint32_t>rows[r, F_FLAGS]
-        spans[2 * k] = rows[r, F_HDR]
-        spans[2 * k + 1] = rows[r, F_END]
-        forder[j] = k
-        j += 1
-    for i in range(n_valid):
-        r = pairs[i].r
         if valid[r]:
-            keys[keypos[r]].hash = pairs[i].h
+            forder[j] = keypos[r]
+            j += 1
+
+
+#: keys (or spans) produced per :meth:`GfiTable.keys` / :meth:`GfiTable.spans` call
+TABLE_CHUNK = 1 << 16
+
+
+cdef class GfiTable:
+    """The ``.gfi`` hash table of an index build (from :func:`build_table`), handed
+    out a slice at a time, so the whole table never sits in memory at once.
+
+    Entries are made from the scan rows of their records, in key (hash) order.
+    """
+    cdef const int64_t[:, ::1] rows
+    cdef const int64_t[::1] name_ends
+    cdef HashRec* pairs
+    cdef readonly Py_ssize_t n_keys
+
+    def __dealloc__(self):
+        free(self.pairs)
+
+    def _check(self, Py_ssize_t lo, Py_ssize_t hi):
+        if not 0 <= lo <= hi <= self.n_keys:
+            raise IndexError("bad key range")
+
+    def keys(self, Py_ssize_t lo, Py_ssize_t hi):
+        """Entries ``lo:hi`` (bytes, 48 per key; layout in genomicframe/fasta/gfi.py)."""
+        self._check(lo, hi)
+        out = PyBytes_FromStringAndSize(NULL, (hi - lo) * sizeof(GfiKey))
+        cdef GfiKey* kp = <GfiKey*>PyBytes_AS_STRING(out)
+        cdef Py_ssize_t k
+        cdef int64_t r, a
+        with nogil:
+            for k in range(lo, hi):
+                if k + 16 < hi:
+                    __builtin_prefetch(&self.rows[self.pairs[k + 16].r, 0])
+                r = self.pairs[k].r
+                a = _start(self.name_ends, r)
+                kp.hash = self.pairs[k].h
+                kp.seq_off = self.rows[r, F_SEQ]
+                kp.length = self.rows[r, F_LEN]
+                kp.name_off = a
+                kp.name_len = <uint32_t>(self.name_ends[r] - a)
+                kp.line_bases = <uint32_t>self.rows[r, F_LINEB]
+                kp.line_width = <uint32_t>self.rows[r, F_LINEW]
+                kp.flags = <uint32_t>self.rows[r, F_FLAGS]
+                kp += 1
+        return out
+
+    def spans(self, Py_ssize_t lo, Py_ssize_t hi):
+        """Record spans of keys ``lo:hi`` (bytes: offset of the '>' and end, u64 each)."""
+        self._check(lo, hi)
+        out = PyBytes_FromStringAndSize(NULL, (hi - lo) * 16)
+        cdef uint64_t* sp = <uint64_t*>PyBytes_AS_STRING(out)
+        cdef Py_ssize_t k
+        cdef int64_t r
+        with nogil:
+            for k in range(lo, hi):
+                if k + 16 < hi:
+                    __builtin_prefetch(&self.rows[self.pairs[k + 16].r, 0])
+                r = self.pairs[k].r
+                sp[0] = self.rows[r, F_HDR]
+                sp[1] = self.rows[r, F_END]
+                sp += 2
+        return out
+
+    def chunks(self, str section):
+        """The ``keys`` or ``spans`` section, TABLE_CHUNK keys at a time."""
+        make = self.keys if section == "keys" else self.spans
+        for lo in range(0, self.n_keys, TABLE_CHUNK):
+            yield make(lo, min(lo + TABLE_CHUNK, self.n_keys))
 
 
 # -- small array helpers (keep numpy out of the index build) --------------------------------

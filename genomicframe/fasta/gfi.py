@@ -53,6 +53,29 @@ KEY_FIELDS = [("hash", "<u8"), ("seq_off", "<u8"), ("length", "<u8"), ("name_off
               ("flags", "<u4")]
 
 
+class Chunked:
+    """A section given as its size in bytes and an iterable of its pieces (so the
+    whole section need not be in memory at once); it can be iterated once."""
+
+    __slots__ = ("size", "pieces")
+
+    def __init__(self, size: int, pieces) -> None:
+        self.size = size
+        self.pieces = pieces
+
+    def __len__(self) -> int:
+        return self.size
+
+
+def iter_parts(parts):
+    """The buffers of ``parts`` (as :func:`encode` returns them) in file order."""
+    for p in parts:
+        if isinstance(p, Chunked):
+            yield from p.pieces
+        else:
+            yield p
+
+
 def _align(n: int) -> int:
     return (n + 7) & ~7
 
@@ -104,7 +127,8 @@ def encode(*, keys, dirs, dir_bits, blob, spans, forder, coff, uoff, n_records, 
     """Return ``(header, parts)``: the ``.gfi`` is ``header`` followed by ``parts``.
 
     ``keys``, ``dirs``, ``spans`` and ``forder`` are the encoded sections (bytes,
-    from ``genomicframe._parsers.fastaidx.build_table``).  The names blob comes
+    or :class:`Chunked`, from ``genomicframe._parsers.fastaidx.build_table``);
+    write ``parts`` with :func:`iter_parts`.  The names blob comes
     first after the header; when ``blob`` is ``None`` the caller has already
     written ``blob_len`` bytes of it there (streamed during the scan), and
     ``parts`` starts with the padding that follows it.
@@ -125,7 +149,8 @@ def encode(*, keys, dirs, dir_bits, blob, spans, forder, coff, uoff, n_records, 
 
     def add(name, buf):
         nonlocal pos
-        buf = memoryview(buf).cast("B")
+        if not isinstance(buf, Chunked):
+            buf = memoryview(buf).cast("B")
         offsets[name] = pos
         parts.append(buf)
         pos += len(buf)
@@ -153,7 +178,7 @@ def write(path, parts) -> None:
     tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
     try:
         with open(tmp, "wb") as fh:
-            for p in parts:
+            for p in iter_parts(parts):
                 fh.write(p)
         os.replace(tmp, path)
     finally:

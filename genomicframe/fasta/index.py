@@ -369,7 +369,7 @@ def _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, writ
             f"samtools faidx does: {shown}{more}"), stacklevel=3)
 
     dir_bits = _gfi.dir_bits_for(n_valid)
-    keys, dirs, spans, forder, dups = K.build_table(
+    table, dirs, forder, dups = K.build_table(
         rows, blob, name_end, valid, dir_bits,
         sink.hashes if len(sink.hashes) == n else None)
     if dups:
@@ -382,7 +382,10 @@ def _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, writ
         warnings.warn(DuplicateNameWarning(
             f"{path}: {msg}; only the first record of each name is indexed, as samtools "
             "faidx does"), stacklevel=3)
-    n_keys = len(keys) // _gfi.KEY_SIZE
+    n_keys = table.n_keys
+    # the entries and spans are made a slice at a time as they are written
+    keys = _gfi.Chunked(n_keys * _gfi.KEY_SIZE, table.chunks("keys"))
+    spans = _gfi.Chunked(n_keys * 16, table.chunks("spans"))
 
     if compression == "bgzf":
         uoff = array("q", accumulate(usizes, initial=0))
@@ -398,7 +401,7 @@ def _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, writ
         blob_len=sink.blob_len)
     written = []
     if not write:
-        return IndexResult(header + bytes(blob) + b"".join(bytes(p) for p in gfi_parts), n_keys,
+        return IndexResult(header + bytes(blob) + b"".join(_gfi.iter_parts(gfi_parts)), n_keys,
                            len(coffs), data_size, written)
     if dups:  # the streamed text listed repeated names: write it again without them
         selected = K.valid_rows(rows, valid)
@@ -421,7 +424,7 @@ def _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, writ
         os.replace(tmp["loc"], paths["loc"])
         written.append(paths["loc"])
     fh = sink.gfi_fh
-    for part in gfi_parts:
+    for part in _gfi.iter_parts(gfi_parts):
         fh.write(part)
     fh.seek(0)
     fh.write(header)
