@@ -712,3 +712,30 @@ def test_errors_across_tiny_blocks(tmp_path, text, line, block):
         build_index(gz, threads=2)
     assert str(e1.value).replace("bad.fa,", "bad.fa.gz,") == str(e2.value)
     assert e1.value.line == e2.value.line == line
+
+
+def test_gfi_table_slices_make_the_same_sections(tmp_path):
+    from genomicframe._parsers import fastaidx as K
+    from genomicframe.fasta import gfi as G
+
+    rng = random.Random(9)
+    data = "".join(f">q{rng.getrandbits(40):x}_{i} x\n{'ACGT' * (i % 5 + 1)}\n"
+                   for i in range(5000)).encode() + b">q1_dup\nA\n>q1_dup\nC\n"
+    sc = K.FaiScanner()
+    assert sc.feed_summary(data, K.prescan(data), 0) == 0
+    assert sc.finish(len(data)) == 0
+    rows, blob, ends = sc.views()
+    valid = K.valid_mask(rows)
+    table, dirs, forder, dups = K.build_table(rows, blob, ends, valid, G.dir_bits_for(5001))
+    assert dups == [5001] and table.n_keys == 5001 and len(forder) == 8 * 5001
+    for section, size in (("keys", G.KEY_SIZE), ("spans", 16)):
+        make = getattr(table, section)
+        whole = make(0, table.n_keys)
+        assert len(whole) == size * table.n_keys
+        cuts = [0, 1, 2, 999, 4096, 5000, 5001]
+        assert b"".join(make(a, b) for a, b in itertools.pairwise(cuts)) == whole
+        assert b"".join(table.chunks(section)) == whole
+    with pytest.raises(IndexError):
+        table.keys(2, 1)
+    with pytest.raises(IndexError):
+        table.spans(0, 5002)
