@@ -5,6 +5,7 @@
 # object (see vcf.pyx `Owned`) that frees it in __dealloc__, so Arrow buffers
 # made over it stay valid (STYLE principle 4).  Every append reserves first and
 # reports allocation failure with -1; kernels turn that into a status code.
+# Validity bytes are written lazily (buf_valid): an empty validity buffer means all valid.
 #
 # The appends are written in C and forced inline: they run once per value in
 # the hot loops, where a function call costs more than the append itself.  Only
@@ -79,6 +80,18 @@ cdef extern from *:
             return 0;                                                           \\
         }
     GF_BUF_PUT(gf_buf_u8, uint8_t)
+    /* A validity byte, written lazily: the buffer stays empty while every value is
+       valid (the reader then needs no bitmap); the first null writes ``n`` ones for
+       the ``n`` values before it.  So the buffer is empty or holds one byte per value. */
+    GF_INLINE int gf_buf_valid(gf_buf *b, Py_ssize_t n, uint8_t ok) {
+        if (b->len == 0) {
+            if (ok) return 0;
+            if (n + 1 > b->cap && gf_buf_grow(b, n + 1)) return -1;
+            memset(b->data, 1, (size_t)n);
+            b->len = n;
+        }
+        return gf_buf_u8(b, ok);
+    }
     GF_BUF_PUT(gf_buf_i16, int16_t)
     GF_BUF_PUT(gf_buf_i32, int32_t)
     GF_BUF_PUT(gf_buf_i64, int64_t)
@@ -96,6 +109,7 @@ cdef extern from *:
     int buf_text "gf_buf_text"(Buf* b, const char* src, Py_ssize_t n,
                                const char* limit) noexcept nogil
     int buf_u8 "gf_buf_u8"(Buf* b, uint8_t v) noexcept nogil
+    int buf_valid "gf_buf_valid"(Buf* b, Py_ssize_t n, uint8_t ok) noexcept nogil
     int buf_i16 "gf_buf_i16"(Buf* b, int16_t v) noexcept nogil
     int buf_i32 "gf_buf_i32"(Buf* b, int32_t v) noexcept nogil
     int buf_i64 "gf_buf_i64"(Buf* b, int64_t v) noexcept nogil

@@ -9,7 +9,7 @@ from libc.stdint cimport uint8_t, int16_t, int32_t, int64_t, uint32_t, uint64_t
 from libc.string cimport memchr
 
 from genomicframe._parsers._buffers cimport (
-    Buf, buf_reserve, buf_bytes, buf_u8, buf_i16, buf_i32, buf_f32)
+    Buf, buf_reserve, buf_bytes, buf_u8, buf_valid, buf_i16, buf_i32, buf_f32)
 from genomicframe._parsers._text cimport (
     find, same, is_dot, digits, gt_allele, parse_i64, parse_f32, fast_f64, NUM_OK, NUM_OVERFLOW)
 
@@ -59,11 +59,11 @@ cdef struct Col:
     int64_t nsamp       # sample entries so far (FORMAT only)
     Buf vals            # leaf values (int32 / float32 / uint8 / int16 / string bytes)
     Buf voff            # int32 string offsets (strings only)
-    Buf vvalid          # uint8 per leaf
+    Buf vvalid          # uint8 per leaf (written lazily: empty when all valid)
     Buf loff            # int32 offsets of innermost lists
-    Buf lvalid          # uint8 per innermost list
+    Buf lvalid          # uint8 per innermost list (lazy)
     Buf soff            # int32 per-row offsets into samples (FORMAT only)
-    Buf svalid          # uint8 per row (FORMAT only)
+    Buf svalid          # uint8 per row (FORMAT only; lazy)
     Buf phased          # uint8 per sample (GT only)
 
 
@@ -76,7 +76,7 @@ cdef inline int leaf_null(Col* c) noexcept nogil:
         return buf_i32(&c.vals, MISSING_I32)
     if c.kind == _K_FLOAT:
         return buf_f32(&c.vals, (<float*>&bits)[0])
-    if buf_u8(&c.vvalid, 0):
+    if buf_valid(&c.vvalid, c.nleaf - 1, 0):
         return -1
     if c.kind == _K_STR:
         return buf_i32(&c.voff, <int32_t>c.vals.len)
@@ -106,16 +106,16 @@ cdef inline int leaf(Col* c, const char* s, const char* e) noexcept nogil:
             return 1
         c.nleaf += 1
         return buf_f32(&c.vals, fv)
-    c.nleaf += 1
-    if buf_u8(&c.vvalid, 1) or buf_bytes(&c.vals, s, e - s):
+    if buf_valid(&c.vvalid, c.nleaf, 1) or buf_bytes(&c.vals, s, e - s):
         return -1
+    c.nleaf += 1
     return buf_i32(&c.voff, <int32_t>c.vals.len)
 
 
 cdef inline int close_list(Col* c, uint8_t valid) noexcept nogil:
-    c.nlist += 1
-    if buf_u8(&c.lvalid, valid):
+    if buf_valid(&c.lvalid, c.nlist, valid):
         return -1
+    c.nlist += 1
     return buf_i32(&c.loff, <int32_t>c.nleaf)
 
 
@@ -320,6 +320,6 @@ cdef inline int gt_value(Col* c, const char* s, const char* e, int64_t nallele) 
 
 
 cdef inline int close_samples(Col* c, uint8_t valid) noexcept nogil:
-    if buf_u8(&c.svalid, valid):
+    if buf_valid(&c.svalid, c.soff.len // 4 - 1, valid):   # soff: one more than rows
         return -1
     return buf_i32(&c.soff, <int32_t>c.nsamp)

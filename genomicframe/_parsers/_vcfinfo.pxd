@@ -13,7 +13,7 @@
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 
-from genomicframe._parsers._buffers cimport buf_reserve, buf_u8, buf_text, buf_i32
+from genomicframe._parsers._buffers cimport buf_reserve, buf_valid, buf_text, buf_i32
 from genomicframe._parsers._text cimport (
     find, find2, swar_find, split, same, is_dot, parse_i64, num_uint, num_float, NUM_OK)
 from genomicframe._parsers._vcfcols cimport (
@@ -108,10 +108,10 @@ cdef inline int info_value(Col* c, const char* s, const char* e, const char* lim
         if not c.is_list:
             if s == e or is_dot(s, e):
                 return leaf_null(c)
-            c.nleaf += 1
-            if (buf_u8(&c.vvalid, 1) or buf_text(&c.vals, s, e - s, lim)
+            if (buf_valid(&c.vvalid, c.nleaf, 1) or buf_text(&c.vals, s, e - s, lim)
                     or buf_i32(&c.voff, <int32_t>c.vals.len)):
                 return -1
+            c.nleaf += 1
             return 0
         # "KEY=" is an empty list (htslib), else ','-separated items ('.' or empty: null)
         while s < e:
@@ -120,10 +120,10 @@ cdef inline int info_value(Col* c, const char* s, const char* e, const char* lim
                 if leaf_null(c):
                     return -1
             else:
-                c.nleaf += 1
-                if (buf_u8(&c.vvalid, 1) or buf_text(&c.vals, s, t - s, lim)
+                if (buf_valid(&c.vvalid, c.nleaf, 1) or buf_text(&c.vals, s, t - s, lim)
                         or buf_i32(&c.voff, <int32_t>c.vals.len)):
                     return -1
+                c.nleaf += 1
             if t >= e:
                 break
             s = t + 1

@@ -17,7 +17,7 @@ from libc.stdlib cimport calloc, malloc, free
 from libc.string cimport memchr, memcmp, memcpy, memset
 
 from genomicframe._parsers._buffers cimport (
-    Buf, buf_reserve, buf_free, buf_bytes, buf_text, buf_u8, buf_i32, buf_i64, buf_f32)
+    Buf, buf_reserve, buf_free, buf_bytes, buf_text, buf_u8, buf_valid, buf_i32, buf_i64, buf_f32)
 from genomicframe._parsers._owned cimport Owned, take
 from genomicframe._parsers._text cimport (
     find, swar_find, find2, line, same, is_dot, parse_i64, parse_f64, num_uint, num_uint15, num_float,
@@ -658,9 +658,9 @@ cdef int parse_line(Parsed r, const char* p, const char* le, const char* lim,
         return ST_NOMEM
     if c.want & _W_ID:
         if is_dot(fs[2], fe[2]):
-            if buf_u8(&r.id_valid, 0) or buf_i32(&r.id_off, <int32_t>r.id_data.len):
+            if buf_valid(&r.id_valid, row, 0) or buf_i32(&r.id_off, <int32_t>r.id_data.len):
                 return ST_NOMEM
-        elif buf_u8(&r.id_valid, 1) or push_str(&r.id_off, &r.id_data, fs[2], fe[2], le):
+        elif buf_valid(&r.id_valid, row, 1) or push_str(&r.id_off, &r.id_data, fs[2], fe[2], le):
             return ST_NOMEM
     if c.want & _W_REF and push_str(&r.ref_off, &r.ref_data, fs[3], fe[3], le):
         return ST_NOMEM
@@ -668,7 +668,7 @@ cdef int parse_line(Parsed r, const char* p, const char* le, const char* lim,
                                      fs[4], fe[4], 44, le):
         return ST_NOMEM
     if c.want & _W_QUAL:
-        if buf_u8(&r.qual_valid, has_qual) or buf_f32(&r.qual, qf if has_qual else 0):
+        if buf_valid(&r.qual_valid, row, has_qual) or buf_f32(&r.qual, qf if has_qual else 0):
             return ST_NOMEM
     if c.want & _W_FILTER and push_list(&r.filt_loff, &r.filt_soff, &r.filt_data, &r.n_filt,
                                         fs[6], fe[6], 59, le):
