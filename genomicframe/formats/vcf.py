@@ -358,7 +358,8 @@ def _i32(owned) -> np.ndarray:
 
 
 def _valid(owned):
-    return np.frombuffer(owned, dtype=np.bool_)
+    """A validity mask from the kernel, or None: it writes none while all are valid."""
+    return np.frombuffer(owned, dtype=np.bool_) if len(owned) else None
 
 
 def _leaf(kind: int, b: dict) -> pa.Array:
