@@ -866,3 +866,26 @@ def test_reading_imports_only_numpy_and_pyarrow(generated):
             "print(','.join(bad))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("first_null", [0, 1, 7, 8, 999, 1999])
+def test_validity_written_lazily_back_fills_the_first_null(tmp_path, first_null):
+    """The kernel writes no validity while every value is valid; the first null (at any
+    row) back-fills the earlier ones: ID, QUAL, scalar and list INFO strings, INFO lists."""
+    lines = []
+    for i in range(2000):
+        null = i == first_null
+        vid = "." if null else f"rs{i}"
+        qual = "." if null else "1.5"
+        info = f"NS=1;AA={'.' if null else 'A'};ANN={'.' if null else 'x,y'}"
+        if not null:
+            info += ";AD=1,2"
+        lines.append(f"chr1\t{i + 1}\t{vid}\tA\tG\t{qual}\t.\t{info}")
+    rows = _rows(_write(tmp_path, HEADER + "\n".join(lines) + "\n"), samples=())
+    for i, row in enumerate(rows):
+        null = i == first_null
+        assert row["id"] == (None if null else f"rs{i}")
+        assert row["qual"] == (None if null else 1.5)
+        assert row["info"]["AA"] == (None if null else "A")
+        assert row["info"]["ANN"] == ([None] if null else ["x", "y"])
+        assert row["info"]["AD"] == (None if null else [1, 2])
