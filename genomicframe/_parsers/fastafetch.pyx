@@ -33,6 +33,8 @@ DEF PAGE = 4096
 DEF READ_GAP = 8
 #: ranges probed with mincore before deciding whether a phase needs read-ahead at all
 DEF PROBE_RANGES = 32
+#: pages of large ranges probed with mincore before taking a phase's pages as cached
+DEF PROBE_PAGES = 4096
 #: pages per read-ahead request: Linux reads at most the device's read-ahead window
 #: (128 KiB by default) per MADV_WILLNEED call and silently drops the rest
 DEF READ_CHUNK = 32
@@ -134,12 +136,13 @@ cdef void _read_ahead(const uint8_t* base, HashIdx* r, Py_ssize_t n) noexcept no
     """Ask for the pages of ranges ``r[0:n]`` (sorted by start; merged in place) that are
     not in the page cache to be read, READ_CHUNK pages per request.
 
-    Large ranges are checked page by page (mincore); small ones only until PROBE_RANGES
-    of them were found cached (then the file is taken as cached) or one was not (then
-    the rest are requested unchecked).
+    The ranges are checked with mincore until one page is found missing (then small
+    ranges are requested unchecked, large ones checked to request only what is
+    missing), or until PROBE_RANGES small ranges and PROBE_PAGES pages of large
+    ones were all found cached: then the file is taken as cached.
     """
     cdef unsigned char vec[512]
-    cdef Py_ssize_t i, j, c, cc, probed = 0
+    cdef Py_ssize_t i, j, c, cc, probed = 0, pages = 0
     cdef int64_t a, end, k
     cdef bint cold = False, small, missing
     n = _merge_ranges(r, n)
@@ -155,7 +158,11 @@ cdef void _read_ahead(const uint8_t* base, HashIdx* r, Py_ssize_t n) noexcept no
                 continue
             probed += 1
         while a < end:
+            if not cold and not small:
+                if pages >= PROBE_PAGES:
+                    break
             k = min(end - a, 512)
+            pages += k
             if mincore(<void*>(base + a * PAGE), k * PAGE, vec) != 0:
                 break  # cannot tell: leave these pages to the page faults
             for c in range(0, k, READ_CHUNK):
@@ -258,6 +265,33 @@ cdef class GfiView:
         stop = ((<const uint8_t*>(self.keys + self.dirs[b]) - self.base) - 65536) & ~(<Py_ssize_t>4095)
         if stop > start:
             madvise(<void*>(self.base + start), stop - start, MADV_DONTNEED)
+
+    cdef bint _page_cached(self, const void* p) noexcept nogil:
+        cdef unsigned char v = 1
+        cdef size_t a = <size_t>p & ~(<size_t>PAGE - 1)
+        if mincore(<void*>a, PAGE, &v) != 0:
+            return True  # cannot tell
+        return v & 1
+
+    cdef bint _looks_cached(self, const HashIdx* q, Py_ssize_t m) noexcept nogil:
+        """Whether the pages a lookup of queries ``q`` reads seem to be in the page cache:
+        the directory slot, first bucket entry and its name of up to 32 queries spread
+        over the batch are checked (mincore) without touching anything missing."""
+        cdef Py_ssize_t i = 0, step = max(m // 32, 1)
+        cdef uint64_t b, lo
+        while i < m:
+            b = q[i].key >> (64 - self.dir_bits)
+            i += step
+            if not self._page_cached(self.dirs + b) or not self._page_cached(self.dirs + b + 1):
+                return False
+            lo = self.dirs[b]
+            if lo >= <uint64_t>self.n_keys:
+                continue
+            if not self._page_cached(self.keys + lo):
+                return False
+            if not self._page_cached(self.blob + self.keys[lo].name_off):
+                return False
+        return True
 
     cdef int _read_ahead_table(self, const HashIdx* q, Py_ssize_t m) noexcept nogil:
         """Read ahead the directory slots, then the buckets, of queries ``q`` (hash order)."""
@@ -369,6 +403,7 @@ cdef class GfiView:
         cdef Key* ent = <Key*>PyBytes_AS_STRING(entries)
         cdef int64_t kk
         cdef Py_ssize_t n_missing = 0, n_special = 0
+        cdef bint cold
         cdef object item
         cdef HashIdx* q = <HashIdx*>malloc((m + 1) * sizeof(HashIdx))
         cdef const char** ptr = <const char**>malloc((m + 1) * sizeof(char*))
@@ -400,7 +435,9 @@ cdef class GfiView:
                 # three sweeps in hash order, each prefetching the memory a later query
                 # will touch, so the cache misses of many queries overlap: directory ->
                 # table position (in pos), then table entry -> name bytes -> match
-                if self.n_keys and self.mapped and self.dir_bits:
+                cold = self.n_keys and self.mapped and self.dir_bits \
+                    and not self._looks_cached(q, m)
+                if cold:
                     if self._read_ahead_table(q, m) < 0:
                         with gil:
                             raise MemoryError()
@@ -411,7 +448,7 @@ cdef class GfiView:
                         if i + PREFETCH_AHEAD < m:
                             __builtin_prefetch(self._bucket(q[i + PREFETCH_AHEAD].key))
                         pos[i] = self._lower(q[i].key)
-                    if self.mapped and self.dir_bits:
+                    if cold:
                         if self._read_ahead_names(q, pos, m) < 0:
                             with gil:
                                 raise MemoryError()
