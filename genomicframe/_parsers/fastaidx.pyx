@@ -368,6 +368,32 @@ cdef extern from *:
     #define GF_SEG_COUNT 0x3fffffffu
     /* a header line (not the block's first segment): lead and name length, no count */
     #define GF_SEG_HDR  0x20000000u
+    #if defined(__SSE2__)
+    #include <emmintrin.h>
+    #define GF_FAST_RUN 1
+    #else
+    #define GF_FAST_RUN 0  /* the scalar loop is slower than memchr + gf_all_graph */
+    #endif
+    /* length of the run of printable non-space bytes at the start of p[0:n] */
+    static inline Py_ssize_t gf_graph_run(const unsigned char *p, Py_ssize_t n) {
+        Py_ssize_t i = 0;
+    #if defined(__SSE2__)
+        const __m128i off = _mm_set1_epi8(33), lim = _mm_set1_epi8(93);
+        for (; i + 32 <= n; i += 32) {
+            __m128i a = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(p + i)), off);
+            __m128i b = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(p + i + 16)), off);
+            unsigned ma = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(a, lim), lim));
+            unsigned mb = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(b, lim), lim));
+            unsigned bad = ~(ma | (mb << 16));
+            if (bad)
+                return i + __builtin_ctz(bad);
+        }
+    #endif
+        for (; i < n; i++)
+            if ((unsigned char)(p[i] - 33) > 93)
+                return i;
+        return n;
+    }
     static inline uint32_t gf_count_graph_slow(const unsigned char *p, Py_ssize_t n) {
         uint32_t k = 0;
         for (Py_ssize_t i = 0; i < n; i++)
@@ -383,6 +409,8 @@ cdef extern from *:
     uint32_t GF_SEG_COUNT
     uint32_t GF_SEG_HDR
     uint32_t gf_count_graph_slow(const uint8_t* p, Py_ssize_t n) noexcept nogil
+    Py_ssize_t gf_graph_run(const uint8_t* p, Py_ssize_t n) noexcept nogil
+    bint GF_FAST_RUN
 
 
 cdef Py_ssize_t _prescan(const uint8_t* p, Py_ssize_t n, gf_seg** out,
@@ -395,6 +423,17 @@ cdef Py_ssize_t _prescan(const uint8_t* p, Py_ssize_t n, gf_seg** out,
     while i < n:
         if k >= cap[0] and _grow(<void**>out, cap, k + 1, sizeof(gf_seg)) < 0:
             return -1
+        if GF_FAST_RUN and (k == 0 or p[i] != 62):
+            # fast path: a line of bases only, up to its newline or the end of the block
+            # (one SSE2 pass finds the first byte that is not a base)
+            j = i + gf_graph_run(p + i, n - i)
+            if j == n or p[j] == 10:
+                o = out[0] + k
+                o.end = <int32_t>j
+                o.count = <uint32_t>(j - i)
+                k += 1
+                i = j + 1
+                continue
         q = <const uint8_t*>memchr(p + i, 10, n - i)
         e = n if q == NULL else q - p
         seg = e - i
