@@ -230,12 +230,21 @@ cdef inline int info_row(const InfoKeys* ik, Col* cols, int* succ, const char* q
     return 0
 
 
-cdef inline int info_end(const char* s, const char* e, int64_t* out) noexcept nogil:
-    """Find INFO/END in [s, e); 1 when found (and an integer)."""
+cdef inline int info_end(const char* s, const char* e, const char* lim,
+                         int64_t* out) noexcept nogil:
+    """Find INFO/END in [s, e) (items from the ';' mask pass; bytes up to ``lim`` may
+    be read); 1 when found (and an integer)."""
+    cdef const char* ends[33]
     cdef const char* t
+    cdef int i, n
     while s < e:
-        t = find(s, e, 59)
-        if t - s > 4 and s[0] == 69 and s[1] == 78 and s[2] == 68 and s[3] == 61:
-            return parse_i64(s + 4, t, out) == NUM_OK
-        s = t + 1
+        n = split(s, e, lim, 59, ends, 32)
+        if n < 32:
+            ends[n] = e
+            n += 1
+        for i in range(n):
+            t = ends[i]
+            if t - s > 4 and s[0] == 69 and s[1] == 78 and s[2] == 68 and s[3] == 61:
+                return parse_i64(s + 4, t, out) == NUM_OK
+            s = t + 1
     return 0

@@ -7,7 +7,8 @@ are parsed, so several threads may share it.  ``parse_chunk`` fills a fresh
 pass the pushdown, the requested INFO and FORMAT keys.  Lines starting with
 ``#`` are skipped.  On malformed input the kernel stops, records a status code,
 the line index in the chunk and the offending byte range, and the caller
-(genomicframe.formats.vcf) raises.  The value kernels live in ``_vcfcols.pxd``;
+(genomicframe.formats.vcf) raises.  The value kernels live in ``_vcfcols.pxd``, the
+INFO decoder in ``_vcfinfo.pxd``, the line and field scanners in ``_text.pxd``;
 ``vcf_gt.pyx`` is the genotype-only path.
 """
 import enum as _enum
@@ -645,7 +646,7 @@ cdef int parse_line(Parsed r, const char* p, const char* le, const char* lim,
         return 0
     if c.need_end:
         # INFO/END when it is an integer not before POS - 1, else the REF length
-        if c.end_col >= 0 or not c.has_end or not info_end(fs[7], fe[7], &endv) \
+        if c.end_col >= 0 or not c.has_end or not info_end(fs[7], fe[7], lim, &endv) \
                 or endv < pos - 1:
             endv = pos - 1 + (fe[3] - fs[3])
         if c.end.on and not rng_ok(&c.end, <double>endv):
@@ -686,7 +687,7 @@ cdef int parse_line(Parsed r, const char* p, const char* le, const char* lim,
             if iv != MISSING_I32:
                 if iv >= pos - 1:
                     endv = iv
-            elif col.stamp == row and info_end(fs[7], fe[7], &iv) and iv >= pos - 1:
+            elif col.stamp == row and info_end(fs[7], fe[7], lim, &iv) and iv >= pos - 1:
                 endv = iv   # END beyond int32 (null in info.END) still sets the end
     if c.want & _W_END and buf_i64(&r.end, endv):
         return ST_NOMEM
