@@ -27,14 +27,17 @@ cdef extern from *:
     /* How many of the 8 bytes at p are leading digits (0-8), their value in *val. */
     static inline __attribute__((always_inline))
     int gf_digits8(const char *p, uint64_t *val) {
-        uint64_t x, m;
+        uint64_t x, t, m;
         int n;
         memcpy(&x, p, 8);
-        m = ((x & 0xF0F0F0F0F0F0F0F0ULL) ^ 0x3030303030303030ULL)
-            | (((x + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) ^ 0x3030303030303030ULL);
+        /* t: each byte minus '0'; a digit byte gives 0-9, anything else sets the high bit
+           of (t + 0x76) or of t.  Borrows and carries only run towards later bytes, so the
+           bytes before the first non-digit are exact. */
+        t = x - 0x3030303030303030ULL;
+        m = ((t + 0x7676767676767676ULL) | t) & 0x8080808080808080ULL;
         n = m ? (__builtin_ctzll(m) >> 3) : 8;
         if (n == 0) { *val = 0; return 0; }
-        x = (x << ((8 - n) * 8)) & 0x0F0F0F0F0F0F0F0FULL;
+        x = t << ((8 - n) * 8);   /* the n digit values, in the top bytes */
         x = (x * 2561) >> 8;
         x = ((x & 0x00FF00FF00FF00FFULL) * 6553601) >> 16;
         *val = ((x & 0x0000FFFF0000FFFFULL) * 42949672960001ULL) >> 32;
