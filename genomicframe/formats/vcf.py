@@ -58,6 +58,7 @@ DISCOVER_BYTES = 1 << 20
 #: parsed headers kept, by (path, mtime, size), for all VcfFormat instances
 HEADER_CACHE = 8
 _HEADERS: dict = {}
+_HEADERS_LOCK = threading.Lock()
 
 
 # -- options ---------------------------------------------------------------------------------
@@ -578,9 +579,10 @@ class VcfFormat(FileFormat):
         if hdr is None:
             hdr, data = read_header(path)
             _discover(hdr, data)
-            if len(_HEADERS) >= HEADER_CACHE:
-                _HEADERS.pop(next(iter(_HEADERS)), None)
-            _HEADERS[key] = hdr
+            with _HEADERS_LOCK:
+                while len(_HEADERS) >= HEADER_CACHE:
+                    del _HEADERS[next(iter(_HEADERS))]
+                _HEADERS[key] = hdr
         return hdr
 
     def inspect(self, path) -> pa.Schema:
