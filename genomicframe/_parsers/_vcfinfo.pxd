@@ -15,7 +15,7 @@ from libc.string cimport memcpy
 
 from genomicframe._parsers._buffers cimport buf_reserve, buf_valid, buf_text, buf_i32
 from genomicframe._parsers._text cimport (
-    find, find2, swar_find, split, same, is_dot, parse_i64, num_uint, num_float, NUM_OK)
+    find, split, same, is_dot, parse_i64, num_uint, num_float, NUM_OK)
 from genomicframe._parsers._vcfcols cimport (
     Col, leaf, leaf_null, missing, close_list, value_to, _K_FLAG, _K_INT, _K_FLOAT, _K_STR,
     ST_BAD_INFO, ST_NOMEM)

@@ -15,14 +15,13 @@ import enum as _enum
 
 from libc.stdint cimport uint8_t, int32_t, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, malloc, free
-from libc.string cimport memchr, memcmp, memcpy, memset
+from libc.string cimport memchr, memcmp, memset
 
 from genomicframe._parsers._buffers cimport (
     Buf, buf_reserve, buf_free, buf_bytes, buf_text, buf_u8, buf_valid, buf_i32, buf_i64, buf_f32)
-from genomicframe._parsers._owned cimport Owned, take
+from genomicframe._parsers._owned cimport take
 from genomicframe._parsers._text cimport (
-    find, swar_find, find2, line, same, is_dot, parse_i64, parse_f64, num_uint, num_uint15, num_float,
-    NUM_OK)
+    find, swar_find, line, same, is_dot, parse_i64, parse_f64, num_uint15, num_float, NUM_OK)
 from genomicframe._parsers._vcfcols cimport *
 from genomicframe._parsers._vcfinfo cimport KeySpec, InfoKeys, key_hash, info_row, info_end
 
