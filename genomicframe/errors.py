@@ -39,6 +39,7 @@ __all__ = [
     "DuplicateNameWarning",
     "EmptyRecordWarning",
     "MissingRecordWarning",
+    "UndeclaredKeyWarning",
 ]
 
 
@@ -177,3 +178,11 @@ class EmptyRecordWarning(GenomicFrameWarning):
 
 class MissingRecordWarning(GenomicFrameWarning):
     """Requested names were not found and were skipped (``missing="warn"``)."""
+
+
+class UndeclaredKeyWarning(GenomicFrameWarning):
+    """A VCF record uses an INFO key the schema lacks, so its values were not read.
+
+    The header does not declare the key and it first appears after the records
+    the reader looks through for undeclared keys (the first MiB).
+    """

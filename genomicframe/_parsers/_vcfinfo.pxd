@@ -10,6 +10,10 @@
 # followed the previous key last time (``succ``) is tried first with one 8-byte
 # compare; other keys are hashed.  Columns the row lacks are filled in from a
 # bit mask of the columns seen (up to 64 columns; else per-column stamps).
+#
+# A key in neither list was not declared and not found where the reader looked
+# for undeclared keys; ``Unknown`` notes the first few such keys with their line
+# so the reader can say which values it did not read.
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 
@@ -22,6 +26,37 @@ from genomicframe._parsers._vcfcols cimport (
 
 cdef extern from *:
     int __builtin_ctzll(unsigned long long x) noexcept nogil
+
+
+DEF UNK_MAX = 8          # distinct unknown keys noted per chunk group
+DEF UNK_TEXT = 256       # bytes of key text kept for them
+
+
+cdef struct Unknown:
+    int64_t cur_line      # line being decoded (set by the caller)
+    int n                 # keys noted: text[off[i]:off[i + 1] - 1], first seen on line[i]
+    int len
+    int32_t off[UNK_MAX + 1]
+    int64_t line[UNK_MAX]
+    char text[UNK_TEXT]
+
+
+cdef inline void note_unknown(Unknown* u, const char* k, const char* e) noexcept nogil:
+    """Remember key [k, e) unless it is already noted or the note is full."""
+    cdef int i
+    cdef Py_ssize_t n = e - k
+    for i in range(u.n):
+        if u.off[i + 1] - 1 - u.off[i] == n and same(u.text + u.off[i], k, n):
+            return
+    if u.n == UNK_MAX or u.len + n + 1 > UNK_TEXT:
+        return
+    u.off[u.n] = u.len
+    memcpy(u.text + u.len, k, n)
+    u.len += <int>n + 1
+    u.text[u.len - 1] = 0
+    u.line[u.n] = u.cur_line
+    u.n += 1
+    u.off[u.n] = u.len
 
 
 cdef struct KeySpec:
@@ -138,7 +173,7 @@ cdef inline int info_value(Col* c, const char* s, const char* e, const char* lim
 
 cdef inline int info_item(const InfoKeys* ik, Col* cols, int* succ, int* prev, uint64_t* seen,
                           const char* ks, const char* ke, const char* lim, int64_t row,
-                          int* bad_col) noexcept nogil:
+                          int* bad_col, Unknown* unk) noexcept nogil:
     """Decode the INFO item [ks, ke) ('KEY' or 'KEY=VALUE') of row ``row``."""
     cdef int j = succ[prev[0]]
     cdef int st
@@ -162,6 +197,8 @@ cdef inline int info_item(const InfoKeys* ik, Col* cols, int* succ, int* prev, u
         q = find(ks, ke, 61)   # '='
         j = lookup_info(ik, ks, q)
         if j < 0:
+            if q > ks:
+                note_unknown(unk, ks, q)
             return 0
         succ[prev[0]] = j
     prev[0] = j + 1
@@ -189,7 +226,7 @@ cdef inline int info_item(const InfoKeys* ik, Col* cols, int* succ, int* prev, u
 
 cdef inline int info_row(const InfoKeys* ik, Col* cols, int* succ, const char* q,
                          const char* e7, const char* lim, int64_t row, const char** bad_s,
-                         const char** bad_e, int* bad_col) noexcept nogil:
+                         const char** bad_e, int* bad_col, Unknown* unk) noexcept nogil:
     """Decode the INFO column [q, e7) of row ``row`` into the INFO columns ``cols``, then
     fill in the columns the row lacks; bytes up to ``lim`` may be read.  On a value that
     does not match the header, returns ST_BAD_INFO with the item in ``bad_s``/``bad_e``
@@ -208,7 +245,7 @@ cdef inline int info_row(const InfoKeys* ik, Col* cols, int* succ, const char* q
             for i in range(n):
                 ke = ends[i]
                 if ke > ks:
-                    st = info_item(ik, cols, succ, &prev, &seen, ks, ke, lim, row, bad_col)
+                    st = info_item(ik, cols, succ, &prev, &seen, ks, ke, lim, row, bad_col, unk)
                     if st:
                         bad_s[0] = ks
                         bad_e[0] = ke

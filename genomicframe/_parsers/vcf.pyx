@@ -23,7 +23,9 @@ from genomicframe._parsers._owned cimport take
 from genomicframe._parsers._text cimport (
     find, swar_find, line, same, is_dot, parse_i64, parse_f64, num_uint15, num_float, NUM_OK)
 from genomicframe._parsers._vcfcols cimport *
-from genomicframe._parsers._vcfinfo cimport KeySpec, InfoKeys, key_hash, info_row, info_end
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from genomicframe._parsers._vcfinfo cimport (
+    KeySpec, InfoKeys, Unknown, key_hash, info_row, info_end)
 
 # -- public constants (mirrored by name in genomicframe/formats/vcf.py) ------------------------
 # fixed columns (bit mask)
@@ -242,6 +244,7 @@ cdef class Parsed:
     cdef int fmt_nkeys
     cdef int fmt_gt      # position of GT in FORMAT or -1
     cdef int* succ       # INFO key seen after key j - 1 (succ[0]: first key)
+    cdef Unknown unk     # INFO keys neither decoded nor known to be skipped
 
     def __cinit__(self, Config cfg):
         cdef int i
@@ -312,6 +315,15 @@ cdef class Parsed:
         return (&c.vals if k == 0 else &c.voff if k == 1 else &c.vvalid if k == 2 else
                 &c.loff if k == 3 else &c.lvalid if k == 4 else &c.soff if k == 5 else
                 &c.svalid if k == 6 else &c.phased)
+
+    def unknown_info(self):
+        """INFO keys met that were neither decoded nor known to be skipped (undeclared keys
+        the schema lacks): a list of ``(key, line)``, ``line`` counted like ``err_line``;
+        at most the first few distinct keys."""
+        cdef int i
+        return [(PyBytes_FromStringAndSize(self.unk.text + self.unk.off[i],
+                                           self.unk.off[i + 1] - 1 - self.unk.off[i]),
+                 self.unk.line[i]) for i in range(self.unk.n)]
 
     def size_hint(self, Py_ssize_t nbytes):
         """Bytes each buffer holds per byte of the ``nbytes`` of input parsed (for
@@ -674,7 +686,8 @@ cdef int parse_line(Parsed r, const char* p, const char* le, const char* lim,
                                         fs[6], fe[6], 59, le):
         return ST_NOMEM
     if c.ik.ninfo:
-        st = info_row(&c.ik, r.cols, r.succ, fs[7], fe[7], lim, row, &bs, &be, &kpos)
+        r.unk.cur_line = r.lines
+        st = info_row(&c.ik, r.cols, r.succ, fs[7], fe[7], lim, row, &bs, &be, &kpos, &r.unk)
         if st:
             if bs != NULL:
                 r.err_start, r.err_end = bs - p, be - p

@@ -84,13 +84,16 @@ def _select_samples(hdr: VcfHeader, samples) -> list[int]:
     return sorted({index[s] for s in samples})
 
 
-def _subset(defs: dict, names) -> dict:
+def _subset(defs: dict, names, *, undeclared_ok: bool = False) -> dict:
+    """The definitions of ``names`` (all when None).  With ``undeclared_ok`` a name the
+    header does not declare is read as htslib reads undeclared keys: String, Number=."""
     if names is None:
         return defs
     missing = [n for n in names if n not in defs]
-    if missing:
+    if missing and not undeclared_ok:
         raise KeyError(f"keys not in the VCF header: {', '.join(missing)}")
-    return {n: defs[n] for n in names}
+    return {n: defs[n] if n in defs else FieldDef(n, ".", "String", declared=False)
+            for n in names}
 
 
 # -- schema ----------------------------------------------------------------------------------
@@ -127,7 +130,7 @@ def vcf_schema(hdr: VcfHeader, samples=None, info_fields=None, format_fields=Non
         pa.field("qual", pa.float32()),
         pa.field("filter", pa.list_(pa.string()), nullable=False),
     ]
-    info = _subset(hdr.info, info_fields)
+    info = _subset(hdr.info, info_fields, undeclared_ok=True)
     if info:
         fields.append(pa.field("info", pa.struct([
             pa.field(k, _info_type(d), nullable=d.type != "Flag", metadata=_field_meta(d))
@@ -259,10 +262,10 @@ class _Result:
     """What a worker returns for one group: status, line counts and the payload."""
 
     __slots__ = ("status", "lines", "err_line", "err_start", "err_end", "err_value", "piece",
-                 "payload")
+                 "payload", "unknown")
 
     def __init__(self, status=0, lines=0, err_line=0, err_start=0, err_end=0, err_value=0,
-                 piece=0, payload=None):
+                 piece=0, payload=None, unknown=()):
         self.status = status
         self.lines = lines
         self.err_line = err_line
@@ -271,18 +274,38 @@ class _Result:
         self.err_value = err_value
         self.piece = piece
         self.payload = payload
+        self.unknown = unknown
 
 
 def _run(path, names, groups, threads: int, work) -> Iterator:
     """Run ``work`` over groups in order; raise on the first malformed line; yield payloads."""
     line = None
+    warned: set = set()
     for group, res in _ordered(work, groups, threads):
         base = group[0].line if group[0].line is not None else line
         if res.status:
             _raise(res.status, path, group[res.piece], base, res.err_line, res.err_start,
                    res.err_end, res.err_value, names)
+        for key, at in res.unknown:
+            if key not in warned:
+                warned.add(key)
+                _warn_unknown(path, key, None if base is None else base + at, group[0])
         line = base + res.lines if base is not None else None
         yield res.payload
+
+
+def _warn_unknown(path, key: bytes, line, chunk) -> None:
+    import warnings
+
+    from ..errors import UndeclaredKeyWarning
+
+    where = f"line {line}" if line is not None else f"the block at uncompressed offset {chunk.uoffset}"
+    name = key.decode("utf-8", "replace")
+    warnings.warn(UndeclaredKeyWarning(
+        f"{os.fspath(path)}: {where}: INFO key {name!r} is not declared in the header and was "
+        f"not among the undeclared keys found in the first MiB of records, so its values are "
+        f"not read; declare it with an ##INFO line, or name it in info_fields=[...] to read it "
+        f"as String"), stacklevel=2)
 
 
 def _raise(status: int, path, chunk, line_base, err_line, start, end, value, names=None):
@@ -424,7 +447,9 @@ class _Plan:
         if "qual" in pd.not_null and "qual" not in ranges:
             ranges["qual"] = Range()
         need_end = "end" in columns or "end" in ranges
-        info = _subset(hdr.info, opts.get("info_fields")) if "info" in columns else {}
+        info = {}
+        if "info" in columns:
+            info = _subset(hdr.info, opts.get("info_fields"), undeclared_ok=True)
         fmt_defs = {}
         self.sel = _select_samples(hdr, opts.get("samples"))
         if "format" in columns:
@@ -432,8 +457,8 @@ class _Plan:
         self.info = [(k, _KIND[d.type], d.is_list) for k, d in info.items()]
         self.fmt = [(k, _k.K_GT if k == "GT" else _KIND[d.type], d.is_list)
                     for k, d in fmt_defs.items()]
-        self.names = [(k, hdr.info[k].type, hdr.info[k].number) for k, _, _ in self.info] + \
-                     [(k, hdr.format[k].type, hdr.format[k].number) for k, _, _ in self.fmt]
+        self.names = [(k, d.type, d.number) for k, d in info.items()] + \
+                     [(k, d.type, d.number) for k, d in fmt_defs.items()]
         slots = [-1] * len(hdr.samples)
         for j, i in enumerate(self.sel):
             slots[i] = j
@@ -466,8 +491,9 @@ class _Plan:
             if r.status:
                 return _Result(r.status, r.lines, r.err_line, r.err_start, r.err_end,
                                r.err_value, i)
+        unknown = r.unknown_info()
         if not r.nrows:
-            return _Result(lines=r.lines)
+            return _Result(lines=r.lines, unknown=unknown)
         # buffer sizes per input byte, to pre-size the next groups' buffers (no realloc copies)
         self._hint = r.size_hint(nbytes)
         b = self.batch(r)
@@ -478,7 +504,7 @@ class _Plan:
                 raise VcfFormatError(
                     "text is not valid UTF-8 (Arrow strings must be); convert the file, e.g. "
                     "`iconv -f latin1 -t utf-8`", path=self.path) from None
-        return _Result(lines=r.lines, payload=b)
+        return _Result(lines=r.lines, payload=b, unknown=unknown)
 
     def batch(self, r) -> pa.RecordBatch:
         n = r.nrows
