@@ -82,4 +82,4 @@ def test_named_undeclared_keys_are_read_as_htslib_reads_them(late_keys):
 
 def test_a_typo_in_format_fields_is_still_an_error(late_keys):
     with pytest.raises(KeyError):
-        gf.dataset(late_keys, format_fields=["NOPE"]).schema
+        _ = gf.dataset(late_keys, format_fields=["NOPE"]).schema
