@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import importlib
 
+from . import _nopandas
 from ._version import __version__
+
+_nopandas.arm()  # pyarrow, once imported, must not import pandas until it is asked to
 
 _SUBMODULES = {"bgzf", "errors", "examples", "fasta", "formats", "io", "cli"}
 # public name -> (module, attribute)

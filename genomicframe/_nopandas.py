@@ -1,26 +1,26 @@
 """Keep pyarrow from importing pandas before anyone asks for pandas.
 
 pyarrow asks a lazy "pandas shim" whether pandas is installed the first time
-it builds a scalar from a Python object, and answers by importing pandas
-(about 0.2 s, more than the rest of our start-up).  ``import pyarrow.dataset``
-builds such a scalar while it initialises, so every ``gf.dataset(...)`` and
-every CLI command would pay for pandas without using it.
+it builds a scalar from a Python object (``pc.field("chrom") == "chr1"``,
+``pa.scalar(...)``, and ``import pyarrow.dataset`` itself), and answers by
+importing pandas: about 0.2 s, more than the rest of our start-up, in every
+process that never uses pandas.
 
-Importing this module runs :func:`probe`, which makes that first question happen while pandas is hidden from the
+:func:`probe` makes that first question happen while pandas is hidden from the
 calling thread only, so the shim records "not imported yet" instead of paying
-for the import.  The shim re-checks whenever pandas is actually needed through
-it (``Table.to_pandas``, ``Table.from_pandas``); and because some of its
-checks (``pa.array(series)`` recognising a pandas object) do not re-check, a
-one-shot import hook re-arms the shim as soon as anything imports pandas, so
-pyarrow then behaves exactly as if it had imported pandas itself.
+for the import.  The shim re-checks whenever pandas is needed through it
+(``Table.to_pandas``, ``Table.from_pandas``); and because some of its checks
+(``pa.array(series)`` recognising a pandas object) do not re-check, a one-shot
+import hook re-arms the shim as soon as anything imports pandas, so pyarrow
+then behaves exactly as if it had imported pandas itself.
 
-Nothing happens when pandas is already imported (the cost is paid) or is not
-installed.
+:func:`arm` (run by ``import genomicframe``, which does not import pyarrow)
+probes right away when pyarrow is already imported, else right after pyarrow's
+own import, whoever imports it.  Nothing happens when pandas is already
+imported (the cost is paid) or is not installed.
 """
 from __future__ import annotations
 
-import importlib.abc
-import importlib.util
 import sys
 import threading
 
@@ -28,8 +28,8 @@ _done = False
 _lock = threading.Lock()
 
 
-class _HidePandas(importlib.abc.MetaPathFinder):
-    """Refuses ``import pandas`` in one thread while it is on ``sys.meta_path``."""
+class _HidePandas:
+    """Meta-path finder refusing ``import pandas`` in one thread while installed."""
 
     def __init__(self, thread: int):
         self.thread = thread
@@ -37,26 +37,33 @@ class _HidePandas(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path=None, target=None):
         if fullname == "pandas" and threading.get_ident() == self.thread:
             raise ImportError("pandas hidden while pyarrow probes for it", name="pandas")
-        return None
 
 
-class _RearmOnImport(importlib.abc.MetaPathFinder):
-    """Runs once, on the first ``import pandas``: re-arms pyarrow's shim after it."""
+class _AfterImport:
+    """Meta-path finder running ``then()`` once, right after module ``name`` is imported."""
+
+    def __init__(self, name: str, then):
+        self.name = name
+        self.then = then
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname != "pandas":
+        if fullname != self.name:
             return None
+        import importlib.util
+
         _remove(self)
-        spec = importlib.util.find_spec("pandas")
-        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+        spec = importlib.util.find_spec(fullname)
+        loader = getattr(spec, "loader", None)
+        if loader is None or not hasattr(loader, "exec_module"):
             return spec
-        exec_module = spec.loader.exec_module
+        exec_module = loader.exec_module
+        then = self.then
 
-        def exec_then_rearm(module):
+        def exec_then(module):
             exec_module(module)
-            _rearm()
+            then()
 
-        spec.loader.exec_module = exec_then_rearm
+        loader.exec_module = exec_then
         return spec
 
 
@@ -71,7 +78,7 @@ def _rearm() -> None:
     try:
         import pyarrow.lib
         pyarrow.lib._pandas_api.pd  # noqa: B018 -- the property retries the import
-    except Exception:  # noqa: BLE001 -- pyarrow stays as it was: pandas unusable to it
+    except Exception:  # noqa: BLE001, S110 -- pyarrow stays as it was: pandas unusable to it
         pass
 
 
@@ -84,7 +91,11 @@ def probe() -> None:
         if _done:
             return
         _done = True
-        if "pandas" in sys.modules or importlib.util.find_spec("pandas") is None:
+        if "pandas" in sys.modules:
+            return
+        import importlib.util
+
+        if importlib.util.find_spec("pandas") is None:
             return
         import pyarrow as pa
 
@@ -95,7 +106,14 @@ def probe() -> None:
         finally:
             _remove(hide)
         if "pandas" not in sys.modules:
-            sys.meta_path.insert(0, _RearmOnImport())
+            sys.meta_path.insert(0, _AfterImport("pandas", _rearm))
 
 
-probe()
+def arm() -> None:
+    """Probe now if pyarrow is imported, else as soon as it is (without importing it)."""
+    if _done or "pandas" in sys.modules:
+        return
+    if "pyarrow" in sys.modules:
+        probe()
+    elif not any(isinstance(f, _AfterImport) and f.name == "pyarrow" for f in sys.meta_path):
+        sys.meta_path.insert(0, _AfterImport("pyarrow", probe))

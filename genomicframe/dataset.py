@@ -30,8 +30,7 @@ import dataclasses
 import os
 from dataclasses import dataclass
 
-from . import _nopandas  # noqa: F401 -- first: pyarrow.dataset's initialisation would import pandas
-import pyarrow as pa
+import pyarrow as pa  # genomicframe/__init__ made sure this import keeps pandas out
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
 
