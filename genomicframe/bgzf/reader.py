@@ -21,7 +21,6 @@ import struct
 import sys
 import warnings
 from array import array
-from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO, Iterator
 
@@ -258,6 +257,10 @@ def _inflate_group(buf, offs, sizes, usizes, join: bool, path, base: int, fn=Non
     return out
 
 
+def _inflate_task(task):
+    return _inflate_group(*task[1])
+
+
 def _open_source(source):
     """Return ``(file object, path or None, owns)`` for a path, file object or ``"-"``."""
     if isinstance(source, (str, bytes, os.PathLike)):
@@ -447,25 +450,9 @@ class Reader:
 
     def _ordered(self, join: bool, fn=None):
         tasks = self._groups(join, fn)
-        if self.threads == 1:
-            for coffs, args in tasks:
-                yield coffs, _inflate_group(*args)
-            return
-        pool = _pool(self.threads)
-        pending: deque = deque()
-        depth = self.threads * 3
-        try:
-            for coffs, args in tasks:
-                pending.append((coffs, pool.submit(_inflate_group, *args)))
-                if len(pending) >= depth:
-                    c, fut = pending.popleft()
-                    yield c, fut.result()
-            while pending:
-                c, fut = pending.popleft()
-                yield c, fut.result()
-        finally:
-            for _, fut in pending:
-                fut.cancel()
+        for (coffs, _), out in _threads.ordered(_inflate_task, tasks, self.threads, "inflate",
+                                                 self.threads * 3):
+            yield coffs, out
 
     # -- gzip and plain input ----------------------------------------------------------------
     def _stream_pieces(self) -> Iterator[bytes]:

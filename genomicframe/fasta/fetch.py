@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import zlib
 from array import array
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from isal import igzip_lib
@@ -43,10 +42,6 @@ _ZlibError = zlib.error
 #: inflate only the front of a block (zlib, stopping early) when less than this
 #: fraction of it is wanted; otherwise inflate it whole with ISA-L
 PARTIAL_FRACTION = 0.55
-
-def _pool(threads: int) -> ThreadPoolExecutor:
-    return _threads.pool(threads, "fetch")
-
 
 @dataclass
 class FetchStats:
@@ -201,25 +196,12 @@ def retrieve(fd, path, view, bgzf: bool, ubeg: array, uend: array, want: array, 
         args = (fd, path, view)
         tail = (need, order, ubeg, uend, want, got, raw)
         bufs = []
-        if threads <= 1 or len(tasks) <= 1:
-            results = (_run_task(*args, t, *tail) for t in tasks)
-            for res in results:
-                _account(st, res, bufs)
-        else:
-            pool = _pool(threads)
-            pending = []
-            depth = threads * 2
-            it = iter(tasks)
-            try:
-                for t in it:
-                    pending.append(pool.submit(_run_task, *args, t, *tail))
-                    if len(pending) >= depth:
-                        _account(st, pending.pop(0).result(), bufs)
-                while pending:
-                    _account(st, pending.pop(0).result(), bufs)
-            finally:
-                for f in pending:
-                    f.cancel()
+        def run(task):
+            return _run_task(*args, task, *tail)
+
+        for _, res in _threads.ordered(run, tasks, threads if len(tasks) > 1 else 1, "fetch",
+                                       threads * 2):
+            _account(st, res, bufs)
         bounds = [(t[2], t[3]) for t in tasks]
     buf_of, starts = place(order, bounds, want)
     if not bufs:

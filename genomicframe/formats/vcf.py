@@ -22,8 +22,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
 import numpy as np
@@ -209,33 +207,7 @@ def _chunks(fragment: FragmentSpec, threads: int | None) -> Iterator:
     yield from text.iter_fragment_chunks(fragment, threads=threads)
 
 
-def _pool(threads: int) -> ThreadPoolExecutor:
-    return _threads.pool(threads, "vcf")
-
-
 _ploidy_lock = threading.Lock()
-
-
-def _ordered(func, chunks, threads: int):
-    """``(chunk, func(chunk))`` in order; ``func`` runs on worker threads (it releases the GIL)."""
-    if threads <= 1:
-        for c in chunks:
-            yield c, func(c)
-        return
-    pool = _pool(threads)
-    pending: deque = deque()
-    try:
-        for c in chunks:
-            pending.append((c, pool.submit(func, c)))
-            if len(pending) > threads * 2:
-                c0, fut = pending.popleft()
-                yield c0, fut.result()
-        while pending:
-            c0, fut = pending.popleft()
-            yield c0, fut.result()
-    finally:
-        for _, fut in pending:
-            fut.cancel()
 
 
 # -- errors ----------------------------------------------------------------------------------
@@ -281,7 +253,7 @@ def _run(path, names, groups, threads: int, work) -> Iterator:
     """Run ``work`` over groups in order; raise on the first malformed line; yield payloads."""
     line = None
     warned: set = set()
-    for group, res in _ordered(work, groups, threads):
+    for group, res in _threads.ordered(work, groups, threads, "vcf", threads * 2 + 1):
         base = group[0].line if group[0].line is not None else line
         if res.status:
             _raise(res.status, path, group[res.piece], base, res.err_line, res.err_start,
