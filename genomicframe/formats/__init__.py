@@ -51,7 +51,8 @@ def get(name: str) -> FileFormat:
 def _head(path, n: int = 65536) -> bytes:
     from ..bgzf.reader import Reader
 
-    with Reader(path, threads=1, check_eof=False) as r:
+    # small reads and groups: only the first block or two are inflated
+    with Reader(path, threads=1, check_eof=False, read_size=n + 1024, group_size=n) as r:
         for _, data in r.pieces():
             return bytes(data[:n])
     return b""

@@ -151,26 +151,29 @@ def _discover(hdr: VcfHeader, data: bytes) -> None:
     """Add INFO/FORMAT keys used in ``data`` but not declared, as String, Number=. (list).
 
     htslib reads them as Type=String too; a bare key (no ``=``) is then null."""
-    lines = data[:DISCOVER_BYTES].split(b"\n")
-    if len(data) > DISCOVER_BYTES:
-        lines = lines[:-1]
-    info_seen: dict = {}
-    fmt_seen: dict = {}
-    for raw in lines:
-        if not raw or raw[:1] == b"#":
+    data = data[:DISCOVER_BYTES]
+    if len(data) == DISCOVER_BYTES:
+        data = data[:data.rfind(b"\n") + 1]  # whole lines only
+    info: list = []
+    fmt: dict = {}
+    for raw in data.split(b"\n"):
+        if raw[:1] in (b"#", b""):
             continue
-        cols = raw.rstrip(b"\r").split(b"\t", 9)
+        cols = raw.split(b"\t", 9)
         if len(cols) < 8:
             continue
-        if cols[7] != b".":
-            for item in cols[7].split(b";"):
-                key = item.partition(b"=")[0]
-                if key:
-                    info_seen.setdefault(key.decode("utf-8", "replace"), True)
-        if len(cols) > 8 and cols[8] != b".":
-            for key in cols[8].split(b":"):
-                if key:
-                    fmt_seen.setdefault(key.decode("utf-8", "replace"), True)
+        info.append(cols[7])
+        if len(cols) > 8:
+            fmt[cols[8]] = None
+    # one split over all INFO columns rather than one per line; dicts keep first-seen order
+    info_seen = dict.fromkeys(item.partition(b"=")[0].rstrip(b"\r")
+                              for item in b";".join(info).split(b";"))
+    fmt_seen = dict.fromkeys(k.rstrip(b"\r") for f in fmt for k in f.split(b":"))
+    for seen in (info_seen, fmt_seen):
+        seen.pop(b".", None)
+        seen.pop(b"", None)
+    info_seen = [k.decode("utf-8", "replace") for k in info_seen]
+    fmt_seen = [k.decode("utf-8", "replace") for k in fmt_seen]
     for key in info_seen:
         if key not in hdr.info:
             hdr.info[key] = FieldDef(key, ".", "String", declared=False)
