@@ -541,19 +541,33 @@ class Reader:
                 yield u, data
                 u += len(data)
 
+    def _units(self) -> Iterator[tuple[int, bytes]]:
+        """``(uoffset, data)`` per BGZF block as inflated (no joining copy), or per piece
+        of gzip or plain input."""
+        if self.compression != "bgzf":
+            yield from self.pieces()
+            return
+        u = self.uoffset
+        for _, datas in self._ordered(join=False):
+            for data in datas:
+                if data:
+                    yield u, data
+                    u += len(data)
+
     def chunks(self, delimiter: bytes = b"\n") -> Iterator[Chunk]:
         """Yield :class:`Chunk` objects that each end just after ``delimiter``.
 
         Bytes after the last delimiter are carried into the next chunk; a final
         chunk without the delimiter is yielded when the file does not end with one.
-        Large chunks are zero-copy views of the inflated data.
+        Chunks are zero-copy views of the inflated blocks, except where a line
+        crosses a block boundary: that line's pieces are joined.
         """
         d = len(delimiter)
         if d == 0:
             raise ValueError("delimiter must not be empty")
         carry: list = []
         carry_u = 0
-        for u, data in self.pieces():
+        for u, data in self._units():
             first = data.find(delimiter)
             if first < 0:
                 if not carry:
