@@ -97,11 +97,9 @@ cdef struct ScanState:
     int64_t flags
     # the buffer ended on a '\r' inside a sequence line: CRLF or an odd byte, by what follows
     bint pending_cr
-    # current name
-    uint8_t* name
+    # current name: built in place at the end of the blob (blob[blob_len:blob_len + name_len])
     Py_ssize_t name_len
-    Py_ssize_t name_cap
-    # finished records
+    # finished records (rows, blob and name_end are _vgrow buffers)
     int64_t* rows
     Py_ssize_t n_rows
     Py_ssize_t rows_cap
@@ -134,10 +132,58 @@ cdef int _grow(void** buf, Py_ssize_t* cap, Py_ssize_t need, Py_ssize_t item) no
     return 0
 
 
-cdef int _name_append(ScanState* s, const uint8_t* p, Py_ssize_t n) noexcept nogil:
-    if _grow(<void**>&s.name, &s.name_cap, s.name_len + n, 1) < 0:
+cdef extern from "<sys/mman.h>" nogil:
+    void* mmap(void* addr, size_t length, int prot, int flags, int fd, long offset)
+    int munmap(void* addr, size_t length)
+    void* mremap(void* old_address, size_t old_size, size_t new_size, int flags, ...)
+    int PROT_READ
+    int PROT_WRITE
+    int MAP_PRIVATE
+    int MAP_ANONYMOUS
+    int MREMAP_MAYMOVE
+    void* MAP_FAILED
+
+
+#: _vgrow buffers grow by whole steps of this many bytes
+cdef Py_ssize_t VGROW_STEP = 1 << 21
+
+
+cdef int _vgrow(void** buf, Py_ssize_t* cap, Py_ssize_t need, Py_ssize_t item) noexcept nogil:
+    """Grow an anonymous mapping to at least ``need`` items (capacity in items).
+
+    The scanner's large buffers (rows, names, name ends) grow to hundreds of
+    megabytes: ``mremap`` moves their pages instead of copying them, as
+    ``realloc`` does for blocks that live in the heap.
+    """
+    cdef Py_ssize_t c = cap[0], nb
+    cdef void* p
+    if need <= c:
+        return 0
+    nb = c * item
+    if nb < VGROW_STEP:
+        nb = VGROW_STEP
+    while nb < need * item:
+        nb *= 2
+    if buf[0] == NULL:
+        p = mmap(NULL, nb, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+    else:
+        p = mremap(buf[0], c * item, nb, MREMAP_MAYMOVE)
+    if p == MAP_FAILED:
         return -1
-    memcpy(s.name + s.name_len, p, n)
+    buf[0] = p
+    cap[0] = nb // item
+    return 0
+
+
+cdef void _vfree(void* buf, Py_ssize_t cap, Py_ssize_t item) noexcept nogil:
+    if buf != NULL:
+        munmap(buf, cap * item)
+
+
+cdef int _name_append(ScanState* s, const uint8_t* p, Py_ssize_t n) noexcept nogil:
+    if _vgrow(<void**>&s.blob, &s.blob_cap, s.blob_len + s.name_len + n, 1) < 0:
+        return -1
+    memcpy(s.blob + s.blob_len + s.name_len, p, n)
     s.name_len += n
     return 0
 
@@ -145,14 +191,13 @@ cdef int _name_append(ScanState* s, const uint8_t* p, Py_ssize_t n) noexcept nog
 cdef int _emit(ScanState* s, int64_t rec_end) noexcept nogil:
     """Append the current record (complete or header-only) to the row store."""
     cdef int64_t* r
-    if _grow(<void**>&s.rows, &s.rows_cap, (s.n_rows + 1) * NCOL_, sizeof(int64_t)) < 0:
+    if _vgrow(<void**>&s.rows, &s.rows_cap, (s.n_rows + 1) * NCOL_, sizeof(int64_t)) < 0:
         return -1
-    if _grow(<void**>&s.name_end, &s.name_end_cap, s.n_rows + 1, sizeof(int64_t)) < 0:
+    if _vgrow(<void**>&s.name_end, &s.name_end_cap, s.n_rows + 1, sizeof(int64_t)) < 0:
         return -1
-    if _grow(<void**>&s.blob, &s.blob_cap, s.blob_len + s.name_len, 1) < 0:
-        return -1
-    memcpy(s.blob + s.blob_len, s.name, s.name_len)
+    # the name is already in place at the end of the blob
     s.blob_len += s.name_len
+    s.name_len = 0
     s.name_end[s.n_rows] = s.blob_len
     r = s.rows + s.n_rows * NCOL_
     r[F_HDR] = s.hdr_off
@@ -592,10 +637,9 @@ cdef class FaiScanner:
         self.s.line_no = 1
 
     def __dealloc__(self):
-        free(self.s.name)
-        free(self.s.rows)
-        free(self.s.blob)
-        free(self.s.name_end)
+        _vfree(self.s.rows, self.s.rows_cap, sizeof(int64_t))
+        _vfree(self.s.blob, self.s.blob_cap, 1)
+        _vfree(self.s.name_end, self.s.name_end_cap, sizeof(int64_t))
 
     def feed(self, const uint8_t[::1] buf, int64_t base):
         """Scan ``buf`` whose first byte is at uncompressed offset ``base``."""
@@ -664,7 +708,9 @@ cdef class FaiScanner:
 
     def current_name(self):
         """Name of the record being scanned (bytes)."""
-        return PyBytes_FromStringAndSize(<char*>self.s.name, self.s.name_len)
+        if self.s.name_len == 0:
+            return b""
+        return PyBytes_FromStringAndSize(<char*>self.s.blob + self.s.blob_len, self.s.name_len)
 
     @property
     def blob_size(self):

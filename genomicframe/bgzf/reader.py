@@ -245,8 +245,10 @@ def _inflate_group(buf, offs, sizes, usizes, join: bool, path, base: int, fn=Non
     for o, s, u in zip(offs, sizes, usizes):
         blk = mv[o:o + s]
         try:
+            # one byte of room past ISIZE: with an exactly full buffer isal cannot see
+            # the end of the stream, grows the buffer (a copy) and shrinks it back
             data = _decompress(blk[12 + (blk[10] | blk[11] << 8):s - 8], flag=_DEFLATE,
-                               bufsize=u or 1)
+                               bufsize=u + 1)
         except _IsalError as exc:
             raise _diagnose(blk, path, base + o, exc) from None
         if len(data) != u or _crc32(data) != _load_le32(blk, s - 8)[0]:
