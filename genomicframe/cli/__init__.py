@@ -32,15 +32,18 @@ class CliError(Exception):
     """A user error found by a command: printed as one line, exit status 1."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command-line parser; with ``only``, with that subcommand alone (a command
+    then imports only its own module, which keeps start-up short)."""
     parser = argparse.ArgumentParser(
         prog="genomicframe",
         description="Genomics files as Apache Arrow data: convert, query, index, fetch, bgzip.",
     )
     parser.add_argument("--version", action="version", version=f"genomicframe {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in COMMANDS.values():
-        importlib.import_module(module).add_parser(sub)
+    for name, module in COMMANDS.items():
+        if only is None or name == only:
+            importlib.import_module(module).add_parser(sub)
     return parser
 
 
@@ -52,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv in (["--version"], ["-V"]):
         print(f"genomicframe {__version__}")
         return 0
-    parser = build_parser()
+    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)

@@ -65,7 +65,8 @@ def _detect(path: str) -> str:
     """``fasta``, ``vcf`` or ``bed`` from the first uncompressed bytes of ``path``."""
     from ..bgzf.reader import Reader
 
-    with Reader(path) as r:
+    # one thread and small reads: only the first block is inflated
+    with Reader(path, threads=1, read_size=1 << 17, group_size=4096) as r:
         head = b""
         for _, piece in r.pieces():
             head += bytes(piece)

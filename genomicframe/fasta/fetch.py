@@ -27,6 +27,7 @@ from isal import igzip_lib
 
 from .. import _threads
 from ..errors import CorruptBlockError, TruncatedFileError
+from ._bgzfhead import bsize as _bsize
 
 __all__ = ["FetchStats", "retrieve", "MAX_TASK_BLOCKS"]
 
@@ -90,22 +91,6 @@ class FetchStats:
                 f"{self.bytes_read:,} bytes read, {self.bytes_inflated:,} inflated, "
                 f"{self.tasks} tasks on {self.threads} thread(s); lookup "
                 f"{self.lookup_seconds * 1e3:.1f} ms, retrieval {self.seconds * 1e3:.1f} ms")
-
-
-def _bsize(blk: memoryview, path, coffset: int) -> int:
-    """Total size of the BGZF block that starts ``blk`` (from its BC extra subfield)."""
-    if len(blk) < 18 or blk[0] != 31 or blk[1] != 139:
-        raise CorruptBlockError("no BGZF block where the index says one starts; the index "
-                                "does not match the file: rebuild it with `genomicframe index`",
-                                path=path, offset=coffset)
-    xlen = blk[10] | (blk[11] << 8)
-    q, end = 12, min(12 + xlen, len(blk))
-    while q + 6 <= end:
-        slen = blk[q + 2] | (blk[q + 3] << 8)
-        if blk[q] == 66 and blk[q + 1] == 67 and slen == 2:
-            return (blk[q + 4] | (blk[q + 5] << 8)) + 1
-        q += 4 + slen
-    raise CorruptBlockError("bad BGZF block header (no BC subfield)", path=path, offset=coffset)
 
 
 def _payload(blk: memoryview, path, coffset: int) -> memoryview:

@@ -239,11 +239,11 @@ class _Collector:
 
 def _block_end(path, last_coffset: int) -> int:
     """Compressed offset just past the BGZF block that starts at ``last_coffset``."""
-    from .fetch import _bsize
+    from ._bgzfhead import bsize
 
     with open(path, "rb") as fh:
         head = os.pread(fh.fileno(), 512, last_coffset)
-    return last_coffset + _bsize(memoryview(head), path, last_coffset)
+    return last_coffset + bsize(memoryview(head), path, last_coffset)
 
 
 def _gzi_bytes(coffs, uoffs) -> bytes:
@@ -302,10 +302,12 @@ def build_index(path, *, threads: int | None = None, loc: bool = False, write: b
         sink = _Collector(fai_fh, loc_fh, gfi_fh)
         try:
             scanner, compression, coffs, usizes, data_size = _scan(path, threads, sink)
+            # the writer may still be writing the last .fai text: _finish waits for it
+            # only when it needs the file
+            result = _finish(path, st, scanner, sink, compression, coffs, usizes, data_size,
+                             write, duplicates, paths, tmp, K)
         finally:
             sink.finish()
-        result = _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, write,
-                         duplicates, paths, tmp, K)
     finally:
         for fh in (fai_fh, loc_fh, gfi_fh):
             if fh is not None:
@@ -386,6 +388,8 @@ def _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, writ
     # the entries and spans are made a slice at a time as they are written
     keys = _gfi.Chunked(n_keys * _gfi.KEY_SIZE, table.chunks("keys"))
     spans = _gfi.Chunked(n_keys * 16, table.chunks("spans"))
+    if write:
+        sink.finish()  # the .fai text is complete
 
     if compression == "bgzf":
         uoff = array("q", accumulate(usizes, initial=0))
@@ -424,11 +428,67 @@ def _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, writ
         os.replace(tmp["loc"], paths["loc"])
         written.append(paths["loc"])
     fh = sink.gfi_fh
-    for part in _gfi.iter_parts(gfi_parts):
-        fh.write(part)
-    fh.seek(0)
-    fh.write(header)
+    fh.flush()  # the names, streamed during the scan
+    _write_sections(fh.fileno(), _gfi.HEADER.size + sink.blob_len, gfi_parts, table,
+                    {id(keys): "keys", id(spans): "spans"})
+    os.pwrite(fh.fileno(), header, 0)
     fh.close()
     os.replace(tmp["gfi"], paths["gfi"])  # last: its mtime marks a complete index
     written.append(paths["gfi"])
     return IndexResult(paths["gfi"], n_keys, len(coffs), data_size, written)
+
+
+def _pwrite_all(fd, buf, off) -> None:
+    mv = memoryview(buf).cast("B")
+    while len(mv):
+        n = os.pwrite(fd, mv, off)
+        mv = mv[n:]
+        off += n
+
+
+def _write_sections(fd, pos, parts, table, chunked) -> None:
+    """Write the ``.gfi`` sections (``parts`` of :func:`genomicframe.fasta.gfi.encode`)
+    from file offset ``pos`` on, on two threads.
+
+    The entries and spans (``chunked`` maps their parts to ``"keys"``/``"spans"``)
+    are made from the hash table a slice at a time (GIL released) and written
+    where they belong; a helper thread takes slices from the front of the list,
+    this thread from the back, so both finish together.
+    """
+    import threading
+    from collections import deque
+
+    from .._parsers.fastaidx import TABLE_CHUNK
+
+    jobs = deque()
+    for part in parts:
+        kind = chunked.get(id(part))
+        if kind is None:
+            jobs.append((pos, part, None, 0, 0))
+        else:
+            width = len(part) // table.n_keys if table.n_keys else 0
+            for lo in range(0, table.n_keys, TABLE_CHUNK):
+                jobs.append((pos + lo * width, None, kind, lo, min(lo + TABLE_CHUNK, table.n_keys)))
+        pos += len(part)
+    errors = []
+
+    def drain(pop):
+        try:
+            while True:
+                try:
+                    off, buf, kind, lo, hi = pop()
+                except IndexError:
+                    return
+                if kind is not None:
+                    buf = table.keys(lo, hi) if kind == "keys" else table.spans(lo, hi)
+                _pwrite_all(fd, buf, off)
+        except BaseException as exc:  # re-raised by the caller
+            jobs.clear()
+            errors.append(exc)
+
+    helper = threading.Thread(target=drain, args=(jobs.popleft,), name="gf-index-gfi")
+    helper.start()
+    drain(jobs.pop)
+    helper.join()
+    if errors:
+        raise errors[0]
