@@ -889,3 +889,53 @@ def test_validity_written_lazily_back_fills_the_first_null(tmp_path, first_null)
         assert row["info"]["AA"] == (None if null else "A")
         assert row["info"]["ANN"] == ([None] if null else ["x", "y"])
         assert row["info"]["AD"] == (None if null else [1, 2])
+
+
+def test_sparse_info_keys_across_chunks_and_groups(tmp_path, monkeypatch, threads):
+    """Keys absent for long runs of rows (filled in lazily, as one run per gap and at each
+    chunk's end) read as absent in every row, whatever the block and group boundaries."""
+    from genomicframe.formats import vcf as vcf_mod
+
+    rng = random.Random(5)
+    lines, want = [], []
+    for i in range(2000):
+        row = {}
+        if i % 97 == 3:
+            row["NS"] = i
+        if rng.random() < 0.02:
+            row["AF"] = [round(rng.random(), 3)]
+        if i % 211 == 0:
+            row["ANN"] = [f"a{i}", None]
+        if rng.random() < 0.3:
+            row["AA"] = "T" * (1 + i % 20)
+        if i % 2 == 1 and rng.random() < 0.5:
+            row["DB"] = True
+        if i % 500 == 499:
+            row["END"] = 10 * i + 5
+        if i % 301 == 300:
+            row["Q"] = 0.5
+        items = []
+        for k, v in row.items():
+            if k == "DB":
+                items.append("DB")
+            elif k in ("AF", "ANN"):
+                items.append(f"{k}=" + ",".join("." if x is None else str(x) for x in v))
+            else:
+                items.append(f"{k}={v}")
+        lines.append(f"chr1\t{10 * i + 1}\t.\tA\tC\t.\t.\t{';'.join(items) or '.'}\n")
+        want.append(row)
+    text = HEADER.split("#CHROM")[0] + "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    path = _write(tmp_path, text + "".join(lines), mode="bgzf", block_size=700)
+    monkeypatch.setattr(vcf_mod, "GROUP_BYTES", 3000)
+    t = _table(path, threads=threads)
+    assert t.num_rows == 2000
+    info = t.column("info").to_pylist()
+    for i, (got, row) in enumerate(zip(info, want)):
+        for key, value in got.items():
+            exp = row.get(key, False if key == "DB" else None)
+            if key == "AF" and exp is not None:
+                assert value == pytest.approx(exp), (i, key)
+            else:
+                assert value == exp, (i, key, value, exp)
+    ends = [row.get("END", 10 * i + 1) for i, row in enumerate(want)]
+    assert t.column("end").to_pylist() == ends

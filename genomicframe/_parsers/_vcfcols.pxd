@@ -6,7 +6,7 @@
 # stored as htslib's own sentinels (INT32_MIN, the float NaN 0x7F800001) and
 # turned into validity bitmaps in Python.
 from libc.stdint cimport uint8_t, int16_t, int32_t, int64_t, uint32_t, uint64_t
-from libc.string cimport memchr
+from libc.string cimport memchr, memset
 
 from genomicframe._parsers._buffers cimport (
     Buf, buf_reserve, buf_bytes, buf_u8, buf_valid, buf_i16, buf_i32, buf_f32)
@@ -282,6 +282,58 @@ cdef inline int missing(Col* c) noexcept nogil:
             return -1
         return close_list(c, 0)
     return leaf_null(c)
+
+
+cdef inline int valid_run(Buf* b, int64_t before, int64_t n) noexcept nogil:
+    """``n`` null bytes after ``before`` values, written lazily as :func:`buf_valid` does."""
+    if b.len == 0:
+        if buf_reserve(b, before + n):
+            return -1
+        memset(b.data, 1, before)
+        b.len = before
+    elif buf_reserve(b, n):
+        return -1
+    memset(b.data + b.len, 0, n)
+    b.len += n
+    return 0
+
+
+cdef inline int fill_i32(Buf* b, int32_t v, int64_t n) noexcept nogil:
+    """Append ``n`` copies of ``v``."""
+    cdef int32_t* out
+    cdef int64_t i
+    if buf_reserve(b, n * 4):
+        return -1
+    out = <int32_t*>(b.data + b.len)
+    for i in range(n):
+        out[i] = v
+    b.len += n * 4
+    return 0
+
+
+cdef inline int missing_run(Col* c, int64_t n) noexcept nogil:
+    """``n`` INFO rows without this key: what ``n`` calls of :func:`missing` append, in bulk."""
+    cdef int st
+    if c.kind == _K_FLAG:
+        if buf_reserve(&c.vals, n):
+            return -1
+        memset(c.vals.data + c.vals.len, 0, n)
+        c.vals.len += n
+        c.nleaf += n
+        return 0
+    if c.is_list:
+        if valid_run(&c.lvalid, c.nlist, n) or fill_i32(&c.loff, <int32_t>c.nleaf, n):
+            return -1
+        c.nlist += n
+        return 0
+    if c.kind == _K_INT:
+        st = fill_i32(&c.vals, MISSING_I32, n)
+    elif c.kind == _K_FLOAT:
+        st = fill_i32(&c.vals, <int32_t>MISSING_F32, n)
+    else:
+        st = valid_run(&c.vvalid, c.nleaf, n) or fill_i32(&c.voff, <int32_t>c.vals.len, n)
+    c.nleaf += n
+    return -1 if st else 0
 
 
 cdef inline int gt_value(Col* c, const char* s, const char* e, int64_t nallele) noexcept nogil:

@@ -8,8 +8,10 @@
 # item ends come from one bit-mask scan (``split``), so every value has known
 # bounds.  Rows usually repeat the key order of earlier rows, so the key that
 # followed the previous key last time (``succ``) is tried first with one 8-byte
-# compare; other keys are hashed.  Columns the row lacks are filled in from a
-# bit mask of the columns seen (up to 64 columns; else per-column stamps).
+# compare; other keys are hashed.  Rows that lack a column are not visited: each
+# column remembers the row of its last value (``stamp``), and the rows in between
+# are filled in as one run when its next value comes (``missing_run``), and at the
+# end of a chunk (``info_flush``).  Mostly absent keys then cost a store per row.
 #
 # A key in neither list was not declared and not found where the reader looked
 # for undeclared keys; ``Unknown`` notes the first few such keys with their line
@@ -21,12 +23,8 @@ from genomicframe._parsers._buffers cimport buf_reserve, buf_valid, buf_text, bu
 from genomicframe._parsers._text cimport (
     find, split, same, is_dot, parse_i64, num_uint, num_float, NUM_OK)
 from genomicframe._parsers._vcfcols cimport (
-    Col, leaf, leaf_null, missing, close_list, value_to, _K_FLAG, _K_INT, _K_FLOAT, _K_STR,
-    ST_BAD_INFO, ST_NOMEM)
-
-cdef extern from *:
-    int __builtin_ctzll(unsigned long long x) noexcept nogil
-
+    Col, leaf, leaf_null, missing, missing_run, close_list, value_to, _K_FLAG, _K_INT, _K_FLOAT,
+    _K_STR, ST_BAD_INFO, ST_NOMEM)
 
 DEF UNK_MAX = 8          # distinct unknown keys noted per chunk group
 DEF UNK_TEXT = 256       # bytes of key text kept for them
@@ -171,7 +169,7 @@ cdef inline int info_value(Col* c, const char* s, const char* e, const char* lim
     return close_list(c, 1) if c.is_list else 0
 
 
-cdef inline int info_item(const InfoKeys* ik, Col* cols, int* succ, int* prev, uint64_t* seen,
+cdef inline int info_item(const InfoKeys* ik, Col* cols, int* succ, int* prev,
                           const char* ks, const char* ke, const char* lim, int64_t row,
                           int* bad_col, Unknown* unk) noexcept nogil:
     """Decode the INFO item [ks, ke) ('KEY' or 'KEY=VALUE') of row ``row``."""
@@ -207,9 +205,10 @@ cdef inline int info_item(const InfoKeys* ik, Col* cols, int* succ, int* prev, u
     col = &cols[j]
     if col.stamp == row:   # a repeated key: the first one counts
         return 0
+    # the rows since this column's last value lacked it: fill them in now, in one run
+    if col.stamp < row - 1 and missing_run(col, row - 1 - col.stamp):
+        return ST_NOMEM
     col.stamp = row
-    if j < 64:
-        seen[0] |= 1ULL << j
     if q < ke:
         st = info_value(col, q + 1, ke, lim)
     elif col.kind == _K_FLAG:
@@ -234,8 +233,7 @@ cdef inline int info_row(const InfoKeys* ik, Col* cols, int* succ, const char* q
     cdef const char* ends[33]
     cdef const char* ks = q
     cdef const char* ke
-    cdef int i, n, st, prev = 0, j
-    cdef uint64_t seen = 0, rest
+    cdef int i, n, st, prev = 0
     if not is_dot(q, e7):
         while ks < e7:
             n = split(ks, e7, lim, 59, ends, 32)
@@ -245,25 +243,24 @@ cdef inline int info_row(const InfoKeys* ik, Col* cols, int* succ, const char* q
             for i in range(n):
                 ke = ends[i]
                 if ke > ks:
-                    st = info_item(ik, cols, succ, &prev, &seen, ks, ke, lim, row, bad_col, unk)
+                    st = info_item(ik, cols, succ, &prev, ks, ke, lim, row, bad_col, unk)
                     if st:
                         bad_s[0] = ks
                         bad_e[0] = ke
                         return st
                 ks = ke + 1
-    if ik.ninfo <= 64:
-        rest = ~seen
-        if ik.ninfo < 64:
-            rest &= (1ULL << ik.ninfo) - 1
-        while rest:
-            j = __builtin_ctzll(rest)
-            rest &= rest - 1
-            if missing(&cols[j]):
+    return 0
+
+
+cdef inline int info_flush(const InfoKeys* ik, Col* cols, int64_t nrows) noexcept nogil:
+    """Fill in the rows before ``nrows`` that lacked an INFO column after its last value
+    (:func:`info_row` leaves them until the column's next value)."""
+    cdef int j
+    for j in range(ik.ninfo):
+        if cols[j].stamp < nrows - 1:
+            if missing_run(&cols[j], nrows - 1 - cols[j].stamp):
                 return ST_NOMEM
-    else:
-        for j in range(ik.ninfo):
-            if cols[j].stamp != row and missing(&cols[j]):
-                return ST_NOMEM
+            cols[j].stamp = nrows - 1
     return 0
 
 

@@ -25,7 +25,7 @@ from genomicframe._parsers._text cimport (
 from genomicframe._parsers._vcfcols cimport *
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from genomicframe._parsers._vcfinfo cimport (
-    KeySpec, InfoKeys, Unknown, key_hash, info_row, info_end)
+    KeySpec, InfoKeys, Unknown, key_hash, info_row, info_flush, info_end)
 
 # -- public constants (mirrored by name in genomicframe/formats/vcf.py) ------------------------
 # fixed columns (bit mask)
@@ -617,7 +617,7 @@ cdef int parse_line(Parsed r, const char* p, const char* le, const char* lim,
     cdef Col* col
     # the eight fixed columns (and FORMAT)
     fs[0] = p
-    for i in range(nf):
+    for i in range(9):   # a fixed count (unrolled, no memcpy call); entries past nf are unused
         fe[i] = tab[i]
         fs[i + 1] = tab[i] + 1
     fe[nf] = le
@@ -693,13 +693,13 @@ cdef int parse_line(Parsed r, const char* p, const char* le, const char* lim,
                 r.err_start, r.err_end = bs - p, be - p
                 r.err_value = kpos
             return st
-        if c.end_col >= 0:   # END was decoded above: take it from there
+        if c.end_col >= 0 and r.cols[c.end_col].stamp == row:   # END was decoded above
             col = &r.cols[c.end_col]
             iv = (<int32_t*>col.vals.data)[col.nleaf - 1]
             if iv != MISSING_I32:
                 if iv >= pos - 1:
                     endv = iv
-            elif col.stamp == row and info_end(fs[7], fe[7], lim, &iv) and iv >= pos - 1:
+            elif info_end(fs[7], fe[7], lim, &iv) and iv >= pos - 1:
                 endv = iv   # END beyond int32 (null in info.END) still sets the end
     if c.want & _W_END and buf_i64(&r.end, endv):
         return ST_NOMEM
@@ -747,6 +747,8 @@ cdef int parse_buffer(Parsed r, const char* data, Py_ssize_t n) noexcept nogil:
     cdef const char* le
     cdef const char* tab[9]
     cdef int st, ntab
+    for st in range(9):   # defined values for the entries a short line leaves unset
+        tab[st] = data
     while p < end:
         eol = line(p, end, tab, 9, &ntab)   # the line's end and its first tabs, in one pass
         le = eol
@@ -783,6 +785,8 @@ def parse_chunk(Config cfg, const uint8_t[::1] data, Parsed into=None):
         p = <const char*>&data[0]
         with nogil:
             r.status = parse_buffer(r, p, n)
+            if r.status == 0:
+                r.status = info_flush(&cfg.c.ik, r.cols, r.nrows)
     return r
 
 
