@@ -594,6 +594,56 @@ def test_gfi_same_with_hashes_from_the_writer(tmp_path):
         K.hash_names(names, array("q", [2, 4]), 0)
 
 
+@pytest.mark.parametrize("n", [1, 2, 7, 300, 5001])
+@pytest.mark.parametrize("dir_bits", [0, 1, 4])
+def test_build_table_matches_a_plain_sort(n, dir_bits):
+    # the table is built on two threads (halves of the records, then of the buckets):
+    # it must equal a plain sort by (hash, record), first record of each name kept,
+    # also with hash collisions between different names and header-only records
+    import struct
+    from array import array
+
+    from genomicframe._parsers import fastaidx as K
+    rng = random.Random(n * 10 + dir_bits)
+    pool = [f"n{i}" for i in range(max(1, n // 3))]
+    fake = {name: rng.choice([rng.getrandbits(64), 1 << 63, 5]) for name in pool}
+    names = [rng.choice(pool) for _ in range(n)]
+    seq = [rng.random() < 0.9 or i == n - 1 for i in range(n)]
+    data = "".join(f">{nm}\n" + ("ACGT\n" if has else "") for nm, has in zip(names, seq))
+    sc = K.FaiScanner()
+    if n:
+        assert sc.feed(data.encode(), 0) == 0
+        assert sc.finish(len(data)) == 0
+    rows, blob, ends = sc.views()
+    valid = K.valid_mask(rows) if n else bytearray()
+    known = array("Q", [fake[nm] for nm in names])
+    table, dirs, forder, dups = K.build_table(rows, blob, ends, valid, dir_bits, known)
+    first = {}
+    want_dups = []
+    for r, (nm, has) in enumerate(zip(names, seq)):
+        if has:
+            if nm in first:
+                want_dups.append(r)
+            else:
+                first[nm] = r
+    kept = sorted(first.values(), key=lambda r: (fake[names[r]], r))
+    assert dups == want_dups
+    assert list(valid) == [int(seq[r] and r not in want_dups) for r in range(n)]
+    assert table.n_keys == len(kept)
+    entries = [struct.unpack_from("<QQQQIIII", table.keys(0, table.n_keys), 48 * k)
+               for k in range(table.n_keys)]
+    starts = [0] + list(ends)[:-1]
+    assert [(e[0], e[3]) for e in entries] == [(fake[names[r]], starts[r]) for r in kept]
+    keynum = {r: k for k, r in enumerate(kept)}
+    assert list(array("Q", forder)) == [keynum[r] for r in sorted(kept)]
+    if dir_bits:
+        top = [fake[names[r]] >> (64 - dir_bits) for r in kept]
+        assert list(array("Q", dirs)) == [sum(t < b for t in top)
+                                          for b in range((1 << dir_bits) + 1)]
+    else:
+        assert dirs == b""
+
+
 # -- block-parallel scan: per-block summaries stitched in order ------------------------------
 def _scan_state(sc, code):
     rows, names, ends = sc.views() if sc.n_records else (b"", b"", b"")

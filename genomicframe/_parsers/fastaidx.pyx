@@ -837,9 +837,113 @@ cdef inline int64_t _start(const int64_t[::1] name_ends, Py_ssize_t i) noexcept 
     return name_ends[i - 1] if i else 0
 
 
+cdef extern from "<pthread.h>" nogil:
+    ctypedef unsigned long pthread_t
+    int pthread_create(pthread_t* th, const void* attr, void* (*fn)(void*) noexcept nogil,
+                       void* arg)
+    int pthread_join(pthread_t th, void** ret)
+
+
+cdef void _run2(void* (*fn)(void*) noexcept nogil, void* a, void* b) noexcept nogil:
+    """``fn(a)`` on this thread and ``fn(b)`` on a helper thread (or here, if none starts)."""
+    cdef pthread_t th
+    cdef bint started = pthread_create(&th, NULL, fn, b) == 0
+    fn(a)
+    if started:
+        pthread_join(th, NULL)
+    else:
+        fn(b)
+
+
+cdef struct TablePart:
+    # one half of the table build: records [r0, r1) and buckets [b0, b1)
+    const uint64_t* hs
+    const uint8_t* valid
+    Py_ssize_t r0
+    Py_ssize_t r1
+    Py_ssize_t b0
+    Py_ssize_t b1
+    int shift
+    uint64_t* count      # per bucket: records of [r0, r1), then the next slot to fill
+    const uint64_t* ends # end of each bucket in pairs (bucket b starts at ends[b - 1])
+    HashRec* pairs
+    Py_ssize_t n_valid
+    int64_t* keypos
+    Py_ssize_t k0
+    Py_ssize_t k1
+
+
+cdef Py_ssize_t _split_buckets(const uint64_t* ends, Py_ssize_t nb) noexcept nogil:
+    """First bucket of the second half: the buckets before it hold about half the pairs."""
+    cdef Py_ssize_t lo = 0, hi = nb, mid
+    cdef uint64_t half = ends[nb - 1] // 2
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if ends[mid] < half:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+cdef inline Py_ssize_t _bucket(uint64_t h, int shift) noexcept nogil:
+    return <Py_ssize_t>(h >> shift) if shift < 64 else 0
+
+
+cdef void* _count_part(void* arg) noexcept nogil:
+    cdef TablePart* t = <TablePart*>arg
+    cdef Py_ssize_t i, m = 0
+    for i in range(t.r0, t.r1):
+        if t.valid[i]:
+            t.count[_bucket(t.hs[i], t.shift)] += 1
+            m += 1
+    t.n_valid = m
+    return NULL
+
+
+cdef void* _scatter_part(void* arg) noexcept nogil:
+    """(hash, record) pairs of records [r0, r1) to their buckets, in record order."""
+    cdef TablePart* t = <TablePart*>arg
+    cdef Py_ssize_t i, b
+    for i in range(t.r0, t.r1):
+        if t.valid[i]:
+            b = _bucket(t.hs[i], t.shift)
+            t.pairs[t.count[b]].h = t.hs[i]
+            t.pairs[t.count[b]].r = i
+            t.count[b] += 1
+    return NULL
+
+
+cdef void* _sort_part(void* arg) noexcept nogil:
+    """Insertion-sort buckets [b0, b1) by hash (stable: equal hashes keep record order)."""
+    cdef TablePart* t = <TablePart*>arg
+    cdef Py_ssize_t b, i, j, k, pos
+    cdef HashRec tmp
+    cdef HashRec* pairs = t.pairs
+    for b in range(t.b0, t.b1):
+        j = t.ends[b - 1] if b else 0
+        k = t.ends[b]
+        for i in range(j + 1, k):
+            tmp = pairs[i]
+            pos = i
+            while pos > j and pairs[pos - 1].h > tmp.h:
+                pairs[pos] = pairs[pos - 1]
+                pos -= 1
+            pairs[pos] = tmp
+    return NULL
+
+
+cdef void* _keypos_part(void* arg) noexcept nogil:
+    cdef TablePart* t = <TablePart*>arg
+    cdef Py_ssize_t k
+    for k in range(t.k0, t.k1):
+        t.keypos[t.pairs[k].r] = k
+    return NULL
+
+
 def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
                 const int64_t[::1] name_ends, uint8_t[::1] valid, int dir_bits,
-                const uint64_t[::1] known=None):
+                uint64_t[::1] known=None):
     """Hash table of the valid records, bucket-sorted by hash in one pass.
 
     Entries are ordered by (hash, record number); a name that repeats an earlier
@@ -851,19 +955,22 @@ def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
     ``name_ends[i]`` and starts where the previous one ends) and the record
     numbers of the dropped repeats, ascending.  The table keeps ``rows`` and
     ``name_ends`` (not copied): do not change them while it is in use.  ``known``, when given, holds every record's name hash
-    (from :func:`hash_names`), computed while the scan ran.
+    (from :func:`hash_names`), computed while the scan ran; it is used as scratch
+    space once read (its contents are overwritten).
     """
-    cdef Py_ssize_t n = rows.shape[0], i, j, k, b, nb, n_valid = 0, n_keys, pos
+    cdef Py_ssize_t n = rows.shape[0], i, j, b, nb, n_valid = 0, n_keys, n_dups
     cdef bint have = known is not None
-    cdef const uint64_t* kh = NULL
+    cdef uint64_t* kh = NULL
     cdef uint64_t h
     cdef int64_t r, t
     cdef uint64_t* hashes = NULL
     cdef const uint64_t* hs
     cdef int64_t* order
     cdef uint64_t* count
+    cdef uint64_t* count2
+    cdef uint64_t a, c0, c1
+    cdef TablePart half[2]
     cdef HashRec* pairs
-    cdef HashRec tmp
     cdef uint64_t* dp
     cdef uint64_t* fp
     cdef GfiTable table
@@ -879,13 +986,18 @@ def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
     nb = (<Py_ssize_t>1) << dir_bits
     if not have:  # else the known hashes are used as they are
         hashes = <uint64_t*>malloc((n + 1) * sizeof(uint64_t))
-    order = <int64_t*>malloc((n + 1) * sizeof(int64_t))
+    # the key number of each record: in the known hashes' memory once they are read
+    order = <int64_t*>kh if have and n else <int64_t*>malloc((n + 1) * sizeof(int64_t))
     count = <uint64_t*>calloc(nb + 1, sizeof(uint64_t))
+    count2 = <uint64_t*>calloc(nb + 1, sizeof(uint64_t))
     pairs = <HashRec*>malloc((n + 1) * sizeof(HashRec))
-    if (hashes == NULL and not have) or order == NULL or count == NULL or pairs == NULL:
+    if (hashes == NULL and not have) or order == NULL or count == NULL or count2 == NULL \
+            or pairs == NULL:
         free(hashes)
-        free(order)
+        if <void*>order != <void*>kh:
+            free(order)
         free(count)
+        free(count2)
         free(pairs)
         raise MemoryError()
     dups = []
@@ -897,32 +1009,39 @@ def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
                         t = _start(name_ends, i)
                         hashes[i] = _hash(bp + t, name_ends[i] - t)
             hs = kh if have else hashes
-            for i in range(n):
-                if valid[i]:
-                    b = (hs[i] >> shift) if dir_bits else 0
-                    count[b + 1] += 1
-                    n_valid += 1
+            # two halves on two threads: each counts its half of the records per bucket,
+            # then scatters its (hash, record) pairs in record order (the first half's
+            # before the second's in every bucket); each then insertion-sorts half of the
+            # (small) buckets by hash, so equal hashes keep record order
+            half[0].hs = half[1].hs = hs
+            half[0].valid = half[1].valid = &valid[0] if n else NULL
+            half[0].shift = half[1].shift = shift if dir_bits else 64
+            half[0].pairs = half[1].pairs = pairs
+            half[0].ends = half[1].ends = count
+            half[0].r0 = 0
+            half[0].r1 = half[1].r0 = n // 2
+            half[1].r1 = n
+            half[0].count = count
+            half[1].count = count2
+            _run2(_count_part, &half[0], &half[1])
+            n_valid = half[0].n_valid + half[1].n_valid
+            # count[b] -> start of bucket b for the first half, count2[b] for the second,
+            # and finally the end of bucket b (for the sort)
+            a = 0
             for b in range(nb):
-                count[b + 1] += count[b]
-            # scatter (hash, record) pairs in record order, then insertion-sort each
-            # (small) bucket by hash: equal hashes keep record order
-            for i in range(n):
-                if valid[i]:
-                    b = (hs[i] >> shift) if dir_bits else 0
-                    pairs[count[b]].h = hs[i]
-                    pairs[count[b]].r = i
-                    count[b] += 1
-            # count[b] is now the end of bucket b; bucket b starts at count[b - 1]
-            for b in range(nb):
-                j = count[b - 1] if b else 0
-                k = count[b]
-                for i in range(j + 1, k):
-                    tmp = pairs[i]
-                    pos = i
-                    while pos > j and pairs[pos - 1].h > tmp.h:
-                        pairs[pos] = pairs[pos - 1]
-                        pos -= 1
-                    pairs[pos] = tmp
+                c0 = count[b]
+                c1 = count2[b]
+                count[b] = a
+                count2[b] = a + c0
+                a += c0 + c1
+            _run2(_scatter_part, &half[0], &half[1])
+            # the first half's slots end where the second half's begin: count2[b] is
+            # now the end of bucket b
+            half[0].ends = half[1].ends = count2
+            half[0].b0 = 0
+            half[0].b1 = half[1].b0 = _split_buckets(count2, nb)
+            half[1].b1 = nb
+            _run2(_sort_part, &half[0], &half[1])
         # repeated names: equal hashes are adjacent, the earlier record first
         for i in range(1, n_valid):
             if pairs[i].h != pairs[i - 1].h:
@@ -944,8 +1063,9 @@ def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
         forder = PyBytes_FromStringAndSize(NULL, n_keys * 8)
         dp = <uint64_t*>PyBytes_AS_STRING(dirs)
         fp = <uint64_t*>PyBytes_AS_STRING(forder)
+        n_dups = len(dups)
         with nogil:
-            _fill(valid, pairs, n, n_valid, dir_bits, dp, fp, order)
+            _fill(valid, pairs, n, n_valid, n_dups, dir_bits, dp, fp, order)
         table = GfiTable.__new__(GfiTable)
         table.rows = rows
         table.name_ends = name_ends
@@ -954,33 +1074,50 @@ def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
         table.n_keys = n_keys
     finally:
         free(hashes)
-        free(order)
+        if <void*>order != <void*>kh:
+            free(order)
         free(count)
+        free(count2)
         free(pairs)
     dups.sort()
     return table, dirs, forder, dups
 
 
 cdef void _fill(const uint8_t[::1] valid, HashRec* pairs, Py_ssize_t n, Py_ssize_t n_valid,
-                int dir_bits, uint64_t* dirs, uint64_t* forder, int64_t* keypos) noexcept nogil:
+                Py_ssize_t n_dups, int dir_bits, uint64_t* dirs, uint64_t* forder,
+                int64_t* keypos) noexcept nogil:
     """Drop the repeats from ``pairs`` (which then hold the keys in key order), and
     write the directory and the file order of the keys."""
     cdef Py_ssize_t i, k = 0, nb, b, j = 0
     cdef int64_t r
     cdef int shift = 64 - dir_bits
+    cdef TablePart half[2]
     nb = (<Py_ssize_t>1) << dir_bits
     # key number of every kept record; dirs[b + 1] = end of bucket b
     if dir_bits:
         for b in range(nb + 1):
             dirs[b] = 0
-    for i in range(n_valid):
-        r = pairs[i].r
-        if valid[r]:
-            keypos[r] = k
-            pairs[k] = pairs[i]
-            if dir_bits:
+    if n_dups == 0:
+        # no repeats: keys are the pairs as they are; key numbers on two threads
+        half[0].pairs = half[1].pairs = pairs
+        half[0].keypos = half[1].keypos = keypos
+        half[0].k0 = 0
+        half[0].k1 = half[1].k0 = n_valid // 2
+        half[1].k1 = n_valid
+        _run2(_keypos_part, &half[0], &half[1])
+        if dir_bits:
+            for k in range(n_valid):
                 dirs[(pairs[k].h >> shift) + 1] = k + 1
-            k += 1
+        k = n_valid
+    else:
+        for i in range(n_valid):
+            r = pairs[i].r
+            if valid[r]:
+                keypos[r] = k
+                pairs[k] = pairs[i]
+                if dir_bits:
+                    dirs[(pairs[k].h >> shift) + 1] = k + 1
+                k += 1
     if dir_bits:
         for b in range(1, nb + 1):
             if dirs[b] < dirs[b - 1]:

@@ -373,7 +373,8 @@ def _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, writ
     dir_bits = _gfi.dir_bits_for(n_valid)
     table, dirs, forder, dups = K.build_table(
         rows, blob, name_end, valid, dir_bits,
-        sink.hashes if len(sink.hashes) == n else None)
+        sink.hashes if len(sink.hashes) == n else None)  # the hashes are overwritten
+    sink.hashes = None
     if dups:
         shown = ", ".join(f"'{name_of(r)}' (line {rows[r, 6]})" for r in dups[:5])
         more = f" and {len(dups) - 5} more" if len(dups) > 5 else ""
