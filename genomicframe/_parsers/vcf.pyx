@@ -25,7 +25,7 @@ from genomicframe._parsers._text cimport (
 from genomicframe._parsers._vcfcols cimport *
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from genomicframe._parsers._vcfinfo cimport (
-    KeySpec, InfoKeys, Unknown, key_hash, info_row, info_flush, info_end)
+    KeySpec, InfoKeys, Unknown, note_unknown, key_hash, info_row, info_flush, info_end)
 
 # -- public constants (mirrored by name in genomicframe/formats/vcf.py) ------------------------
 # fixed columns (bit mask)
@@ -79,7 +79,8 @@ cdef struct Cfg:
     int has_end           # the header knows INFO/END (as an Integer)
     int end_col           # INFO column of END when it is decoded anyway (no end pushdown), or -1
     InfoKeys ik
-    int nfmt
+    int nfmt              # FORMAT keys decoded: fmt[0:nfmt]
+    int nfmt_all          # and keys known to be skipped: fmt[nfmt:nfmt_all]
     KeySpec* fmt
     int nsamples
     int32_t* slot
@@ -127,11 +128,13 @@ cdef class Config:
 
     def __init__(self, int want, bint need_end, list info, list fmt, int nsamples,
                  slots, chroms=None, filters=None, pos=None, start=None, end=None,
-                 qual=None, bint has_end=True, int end_col=-1, skip_info=()):
+                 qual=None, bint has_end=True, int end_col=-1, skip_info=(), skip_fmt=()):
         """``info``/``fmt``: lists of ``(key bytes, kind, is_list)``; ``slots``: per header
         sample its output slot or -1; ``chroms``/``filters``: allowed byte strings or None;
         range arguments: objects with lo/hi/lo_inclusive/hi_inclusive or None; ``skip_info``:
-        INFO keys (bytes) that are not decoded but expected in the data (skipped faster)."""
+        INFO keys (bytes) that are not decoded but expected in the data (skipped faster);
+        ``skip_fmt``: FORMAT keys (bytes) known but not decoded (any other FORMAT key met is
+        noted, see :meth:`Parsed.unknown_format`)."""
         cdef int i
         self._keep = []
         self.c.want = want
@@ -142,8 +145,10 @@ cdef class Config:
         self.c.ik.ninfo = len(info)
         self.c.ik.nkeys = len(info) + len(skip_info)
         self.c.ik.info = <KeySpec*>calloc(max(1, self.c.ik.nkeys), sizeof(KeySpec))
+        skip_fmt = [k for k in skip_fmt if k not in {key for key, _, _ in fmt}]
         self.c.nfmt = len(fmt)
-        self.c.fmt = <KeySpec*>calloc(max(1, len(fmt)), sizeof(KeySpec))
+        self.c.nfmt_all = len(fmt) + len(skip_fmt)
+        self.c.fmt = <KeySpec*>calloc(max(1, self.c.nfmt_all), sizeof(KeySpec))
         self.c.nsamples = nsamples
         self.c.slot = <int32_t*>calloc(max(1, nsamples), sizeof(int32_t))
         if self.c.ik.info == NULL or self.c.fmt == NULL or self.c.slot == NULL:
@@ -155,6 +160,8 @@ cdef class Config:
         self._hash_info()
         for i, (key, kind, is_list) in enumerate(fmt):
             self._spec(&self.c.fmt[i], key, kind, is_list)
+        for i, key in enumerate(skip_fmt):
+            self._spec(&self.c.fmt[self.c.nfmt + i], key, -1, 0)
         self.c.nsel = 0
         for i in range(nsamples):
             self.c.slot[i] = slots[i]
@@ -245,6 +252,7 @@ cdef class Parsed:
     cdef int fmt_gt      # position of GT in FORMAT or -1
     cdef int* succ       # INFO key seen after key j - 1 (succ[0]: first key)
     cdef Unknown unk     # INFO keys neither decoded nor known to be skipped
+    cdef Unknown unk_fmt # the same for FORMAT keys
 
     def __cinit__(self, Config cfg):
         cdef int i
@@ -324,6 +332,14 @@ cdef class Parsed:
         return [(PyBytes_FromStringAndSize(self.unk.text + self.unk.off[i],
                                            self.unk.off[i + 1] - 1 - self.unk.off[i]),
                  self.unk.line[i]) for i in range(self.unk.n)]
+
+    def unknown_format(self):
+        """FORMAT keys met that were neither decoded nor known to be skipped, as
+        :meth:`unknown_info` (noted only while FORMAT keys are decoded)."""
+        cdef int i
+        return [(PyBytes_FromStringAndSize(self.unk_fmt.text + self.unk_fmt.off[i],
+                                           self.unk_fmt.off[i + 1] - 1 - self.unk_fmt.off[i]),
+                 self.unk_fmt.line[i]) for i in range(self.unk_fmt.n)]
 
     def size_hint(self, Py_ssize_t nbytes):
         """Bytes each buffer holds per byte of the ``nbytes`` of input parsed (for
@@ -446,10 +462,14 @@ cdef int set_format(Parsed r, const char* s, const char* e) noexcept nogil:
     while True:
         t = find(s, e, 58)  # ':'
         col = -1
-        for j in range(c.nfmt):
+        for j in range(c.nfmt_all):
             if c.fmt[j].keylen == t - s and memcmp(c.fmt[j].key, s, t - s) == 0:
-                col = c.ik.ninfo + j
+                if j < c.nfmt:
+                    col = c.ik.ninfo + j
                 break
+        else:
+            if t > s:
+                note_unknown(&r.unk_fmt, s, t)
         # duplicated keys are an error (htslib rejects them too)
         k = r.fmt_text.data
         m = 0
@@ -706,6 +726,7 @@ cdef int parse_line(Parsed r, const char* p, const char* le, const char* lim,
     if c.nfmt:
         if nf == 9:
             t = find(fs[8], le, 9)
+            r.unk_fmt.cur_line = r.lines
             st = set_format(r, fs[8], t)
             if st:
                 r.err_start, r.err_end = fs[8] - p, t - p

@@ -134,7 +134,7 @@ def vcf_schema(hdr: VcfHeader, samples=None, info_fields=None, format_fields=Non
             pa.field(k, _info_type(d), nullable=d.type != "Flag", metadata=_field_meta(d))
             for k, d in info.items()])))
     sel = _select_samples(hdr, samples)
-    fmt = _subset(hdr.format, format_fields)
+    fmt = _subset(hdr.format, format_fields, undeclared_ok=True)
     if sel and fmt:
         fields.append(pa.field("format", pa.struct([
             pa.field(k, _format_type(d), metadata=_field_meta(d)) for k, d in fmt.items()])))
@@ -261,15 +261,15 @@ def _run(path, names, groups, threads: int, work) -> Iterator:
         if res.status:
             _raise(res.status, path, group[res.piece], base, res.err_line, res.err_start,
                    res.err_end, res.err_value, names)
-        for key, at in res.unknown:
-            if key not in warned:
-                warned.add(key)
-                _warn_unknown(path, key, None if base is None else base + at, group[0])
+        for kind, key, at in res.unknown:
+            if (kind, key) not in warned:
+                warned.add((kind, key))
+                _warn_unknown(path, kind, key, None if base is None else base + at, group[0])
         line = base + res.lines if base is not None else None
         yield res.payload
 
 
-def _warn_unknown(path, key: bytes, line, chunk) -> None:
+def _warn_unknown(path, kind: str, key: bytes, line, chunk) -> None:
     import warnings
 
     from ..errors import UndeclaredKeyWarning
@@ -277,10 +277,10 @@ def _warn_unknown(path, key: bytes, line, chunk) -> None:
     where = f"line {line}" if line is not None else f"the block at uncompressed offset {chunk.uoffset}"
     name = key.decode("utf-8", "replace")
     warnings.warn(UndeclaredKeyWarning(
-        f"{os.fspath(path)}: {where}: INFO key {name!r} is not declared in the header and was "
-        f"not among the undeclared keys found in the first MiB of records, so its values are "
-        f"not read; declare it with an ##INFO line, or name it in info_fields=[...] to read it "
-        f"as String"), stacklevel=2)
+        f"{os.fspath(path)}: {where}: {kind} key {name!r} is not declared in the header and "
+        f"was not among the undeclared keys found in the first MiB of records, so its values "
+        f"are not read; declare it with an ##{kind} line, or name it in "
+        f"{kind.lower()}_fields=[...] to read it as String"), stacklevel=2)
 
 
 def _raise(status: int, path, chunk, line_base, err_line, start, end, value, names=None):
@@ -428,7 +428,7 @@ class _Plan:
         fmt_defs = {}
         self.sel = _select_samples(hdr, opts.get("samples"))
         if "format" in columns:
-            fmt_defs = _subset(hdr.format, opts.get("format_fields"))
+            fmt_defs = _subset(hdr.format, opts.get("format_fields"), undeclared_ok=True)
         self.info = [(k, _KIND[d.type], d.is_list) for k, d in info.items()]
         self.fmt = [(k, _k.K_GT if k == "GT" else _KIND[d.type], d.is_list)
                     for k, d in fmt_defs.items()]
@@ -454,7 +454,8 @@ class _Plan:
             filters=enc(pd.isin["filter"]) if "filter" in pd.isin else None,
             pos=ranges.get("pos"), start=ranges.get("start"), end=ranges.get("end"),
             qual=ranges.get("qual"), has_end=has_end, end_col=end_col,
-            skip_info=[k.encode() for k in hdr.info if k not in info] if info else ())
+            skip_info=[k.encode() for k in hdr.info if k not in info] if info else (),
+            skip_fmt=[k.encode() for k in hdr.format if k not in fmt_defs] if fmt_defs else ())
 
     def work(self, group) -> _Result:
         """Parse a group of chunks and assemble its record batch (runs on a worker thread)."""
@@ -466,7 +467,8 @@ class _Plan:
             if r.status:
                 return _Result(r.status, r.lines, r.err_line, r.err_start, r.err_end,
                                r.err_value, i)
-        unknown = r.unknown_info()
+        unknown = ([("INFO", k, at) for k, at in r.unknown_info()]
+                   + [("FORMAT", k, at) for k, at in r.unknown_format()])
         if not r.nrows:
             return _Result(lines=r.lines, unknown=unknown)
         # buffer sizes per input byte, to pre-size the next groups' buffers (no realloc copies)
