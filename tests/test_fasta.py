@@ -720,6 +720,30 @@ def test_stitched_scan_equals_bytewise_random(seed):
         assert _scan_stitched(data, cuts) == _scan_bytewise(data, cuts)
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_stitched_scan_equals_bytewise_long_lines(seed):
+    # runs of plain lines are summarised 64 bytes at a time: mostly clean lines of
+    # every width around 64, with rare odd bytes, CRs, '>' inside lines, blank lines
+    rng = random.Random(100 + seed)
+    parts = []
+    for i in range(rng.randint(20, 60)):
+        parts.append(b">" + f"r{i}".encode() + rng.choice([b"", b" d", b"\r"]) + b"\n")
+        nl = b"\r\n" if rng.random() < 0.1 else b"\n"
+        w = rng.choice([1, 2, 30, 60, 62, 63, 64, 65, 127, 128, 129, 300])
+        seq = bytearray("".join(rng.choice(AA) for _ in range(rng.randint(0, 700))).encode())
+        for _ in range(rng.choice([0, 0, 0, 1, 2])):
+            if seq:
+                seq[rng.randrange(len(seq))] = rng.choice(b" \t>\x00\x7f\xff")
+        parts.append(nl.join(bytes(seq[j:j + w]) for j in range(0, len(seq), w)) + nl)
+        if rng.random() < 0.05:
+            parts.append(rng.choice([b"\n", b"ACG\n", b"\r"]))
+    data = b"".join(parts)
+    for _ in range(25):
+        k = rng.randint(0, 6)
+        cuts = sorted({0, len(data), *(rng.randint(0, len(data)) for _ in range(k))})
+        assert _scan_stitched(data, cuts) == _scan_bytewise(data, cuts)
+
+
 @pytest.mark.parametrize("block", [1, 2, 3, 5, 13, 61, 62, 64, 4096])
 @pytest.mark.parametrize("crlf", [False, True], ids=["lf", "crlf"])
 def test_index_across_tiny_blocks(tmp_path, block, crlf):

@@ -439,6 +439,62 @@ cdef extern from *:
                 return i;
         return n;
     }
+    #if defined(__SSE2__)
+    /* 64-bit masks of p[0:64]: bytes that are '\n', bytes that are not bases (isgraph) */
+    static inline void gf_masks64(const unsigned char *p, uint64_t *nl, uint64_t *bad) {
+        const __m128i off = _mm_set1_epi8(33), lim = _mm_set1_epi8(93), lf = _mm_set1_epi8(10);
+        uint64_t n = 0, g = 0;
+        for (int h = 0; h < 4; h++) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(p + 16 * h));
+            __m128i a = _mm_sub_epi8(v, off);
+            n |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf)) << (16 * h);
+            g |= (uint64_t)(unsigned)_mm_movemask_epi8(
+                _mm_cmpeq_epi8(_mm_max_epu8(a, lim), lim)) << (16 * h);
+        }
+        *nl = n;
+        *bad = ~g;
+    }
+    #endif
+    /* Summaries of the plain lines (bases only, up to a '\n') that start at *pi, 64
+       bytes at a time: one entry per line from the newline bits, no per-byte work.
+       Stops before a line that is not plain, or starts with '>' (unless it is the
+       block's first segment, k == 0), or ends in the block's last 64 bytes, or when
+       out is full (k == cap); *pi is then the start of that line.  Returns k. */
+    static Py_ssize_t gf_plain_lines(const unsigned char *p, Py_ssize_t n, Py_ssize_t *pi,
+                                     gf_seg *out, Py_ssize_t k, Py_ssize_t cap) {
+        Py_ssize_t pos = *pi;
+    #if defined(__SSE2__)
+        Py_ssize_t c = pos;
+        if (pos < n && k > 0 && p[pos] == '>')
+            goto stop;
+        while (c + 64 <= n && k < cap) {
+            uint64_t nl, bad, other, from;
+            gf_masks64(p + c, &nl, &bad);
+            other = bad & ~nl;
+            while (nl) {
+                int b = __builtin_ctzll(nl);
+                /* bits of this chunk from pos (which may lie before the chunk) to b */
+                from = pos > c ? ~(((uint64_t)1 << (pos - c)) - 1) : ~(uint64_t)0;
+                if (other & from & (((uint64_t)1 << b) - 1))
+                    goto stop;  /* an odd byte in the line */
+                out[k].end = (int32_t)(c + b);
+                out[k].count = (uint32_t)(c + b - pos);
+                k++;
+                pos = c + b + 1;
+                nl &= nl - 1;
+                if (k >= cap || (pos < n && p[pos] == '>'))
+                    goto stop;
+            }
+            if (pos < c + 64 && (other & (pos > c ? ~(((uint64_t)1 << (pos - c)) - 1)
+                                                  : ~(uint64_t)0)))
+                goto stop;  /* the current line holds an odd byte */
+            c += 64;
+        }
+    stop:
+    #endif
+        *pi = pos;
+        return k;
+    }
     static inline uint32_t gf_count_graph_slow(const unsigned char *p, Py_ssize_t n) {
         uint32_t k = 0;
         for (Py_ssize_t i = 0; i < n; i++)
@@ -455,6 +511,8 @@ cdef extern from *:
     uint32_t GF_SEG_HDR
     uint32_t gf_count_graph_slow(const uint8_t* p, Py_ssize_t n) noexcept nogil
     Py_ssize_t gf_graph_run(const uint8_t* p, Py_ssize_t n) noexcept nogil
+    Py_ssize_t gf_plain_lines(const uint8_t* p, Py_ssize_t n, Py_ssize_t* pi, gf_seg* out,
+                              Py_ssize_t k, Py_ssize_t cap) noexcept nogil
     bint GF_FAST_RUN
 
 
@@ -477,7 +535,13 @@ cdef Py_ssize_t _prescan(const uint8_t* p, Py_ssize_t n, gf_seg** out,
                 o.end = <int32_t>j
                 o.count = <uint32_t>(j - i)
                 k += 1
-                i = j + 1
+                if j - i < 128 and j + 1 < n and k < cap[0]:
+                    # a short line: likely wrapped sequence, whose following lines are
+                    # summarised from newline bitmasks, 64 bytes at a time
+                    i = j + 1
+                    k = gf_plain_lines(p, n, &i, out[0], k, cap[0])
+                else:
+                    i = j + 1
                 continue
         q = <const uint8_t*>memchr(p + i, 10, n - i)
         e = n if q == NULL else q - p
