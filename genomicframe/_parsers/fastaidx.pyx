@@ -610,8 +610,16 @@ cdef int _feed_summary(ScanState* s, const uint8_t* p, Py_ssize_t n, const gf_se
     cdef int st
     for k in range(nseg):
         e = segs[k].end
-        term = e < n
+        c = segs[k].count
         st = s.state
+        if st == S_SEQ and c == s.line_blen and e - a + 1 == s.line_len and e < n \
+                and c != 0 and p[a] != 62:
+            # one more full-width line of bases (no flag bits: plain, not a header)
+            s.seq_len += c
+            s.line_no += 1
+            a = e + 1
+            continue
+        term = e < n
         if st == S_SEQ and p[a] != 10 and p[a] != 62:
             # a sequence line starts (what _feed's S_SEQ branch does)
             s.read_done = True
@@ -619,7 +627,6 @@ cdef int _feed_summary(ScanState* s, const uint8_t* p, Py_ssize_t n, const gf_se
             s.cl = 0
             s.state = S_SEQ_LINE
             st = S_SEQ_LINE
-        c = segs[k].count
         if c & GF_SEG_HDR and (st == S_SEQ or st == S_OUT):
             # what _feed does for a whole header line (a '>' at a line start)
             if _start_header(s, base + a) < 0:
