@@ -736,9 +736,8 @@ cdef class FaiScanner:
         if nseg == 0 or summary.shape[0] % sizeof(gf_seg) \
                 or (<const gf_seg*>&summary[0])[nseg - 1].end + 1 < n:
             raise ValueError("summary does not match the buffer")
-        # a block's summary takes microseconds: keeping the GIL costs the inflate threads
-        # less than handing it over and waiting to get it back
-        rc = _feed_summary(&self.s, &buf[0], n, <const gf_seg*>&summary[0], nseg, base)
+        with nogil:
+            rc = _feed_summary(&self.s, &buf[0], n, <const gf_seg*>&summary[0], nseg, base)
         return self.s.err if rc < 0 else ST_OK
 
     def finish(self, int64_t total):

@@ -214,16 +214,19 @@ class _Collector:
                 fai = K.format_index(names, st, en, rows, sel, 0)
             if self.loc_fh is not None:
                 loc = K.format_index(names, st, en, rows, sel, 1)
-        if self.gfi_fh is not None:
-            self.gfi_fh.write(names)  # from the scanner's buffer: no copy
+        # the names are copied (the next block may move the scanner's buffer): a copy
+        # costs this thread less than writing them
+        blob = bytes(names) if self.gfi_fh is not None else None
         # batches are submitted in file order to this single thread
-        self._pending.append(self._pool.submit(self._write, fai, loc))
+        self._pending.append(self._pool.submit(self._write, fai, loc, blob))
 
-    def _write(self, fai, loc):
+    def _write(self, fai, loc, blob):
         if fai is not None:
             self.fai_fh.write(fai)
         if loc is not None:
             self.loc_fh.write(loc)
+        if blob is not None:
+            self.gfi_fh.write(blob)
 
     def finish(self) -> None:
         """Wait for the writer (re-raising its errors)."""
