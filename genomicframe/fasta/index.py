@@ -305,8 +305,7 @@ def build_index(path, *, threads: int | None = None, loc: bool = False, write: b
         sink = _Collector(fai_fh, loc_fh, gfi_fh)
         try:
             scanner, compression, coffs, usizes, data_size = _scan(path, threads, sink)
-            # the writer may still be writing the last .fai text: _finish waits for it
-            # only when it needs the file
+            # the writer may still be writing the last texts: _finish waits for it
             result = _finish(path, st, scanner, sink, compression, coffs, usizes, data_size,
                              write, duplicates, paths, tmp, K)
         finally:
@@ -374,6 +373,8 @@ def _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, writ
             f"samtools faidx does: {shown}{more}"), stacklevel=3)
 
     dir_bits = _gfi.dir_bits_for(n_valid)
+    # the writer's last texts and names are freed before the table is made (peak memory)
+    sink.finish()
     table, dirs, forder, dups = K.build_table(
         rows, blob, name_end, valid, dir_bits,
         sink.hashes if len(sink.hashes) == n else None)  # the hashes are overwritten
@@ -392,8 +393,6 @@ def _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, writ
     # the entries and spans are made a slice at a time as they are written
     keys = _gfi.Chunked(n_keys * _gfi.KEY_SIZE, table.chunks("keys"))
     spans = _gfi.Chunked(n_keys * 16, table.chunks("spans"))
-    if write:
-        sink.finish()  # the .fai text is complete
 
     if compression == "bgzf":
         uoff = array("q", accumulate(usizes, initial=0))
