@@ -132,15 +132,31 @@ cdef int _grow(void** buf, Py_ssize_t* cap, Py_ssize_t need, Py_ssize_t item) no
     return 0
 
 
-cdef extern from "<sys/mman.h>" nogil:
-    void* mmap(void* addr, size_t length, int prot, int flags, int fd, long offset)
-    int munmap(void* addr, size_t length)
-    void* mremap(void* old_address, size_t old_size, size_t new_size, int flags, ...)
-    int PROT_READ
-    int PROT_WRITE
-    int MAP_PRIVATE
-    int MAP_ANONYMOUS
-    int MREMAP_MAYMOVE
+cdef extern from *:
+    """
+    #include <string.h>
+    #include <sys/mman.h>
+    /* a larger anonymous mapping holding the old one's bytes: moved by the kernel
+       where mremap exists (Linux), else mapped afresh and copied */
+    static void *gf_remap(void *old, size_t old_size, size_t new_size) {
+    #ifdef MREMAP_MAYMOVE
+        return mremap(old, old_size, new_size, MREMAP_MAYMOVE);
+    #else
+        void *p = mmap(NULL, new_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANON, -1, 0);
+        if (p != MAP_FAILED) {
+            memcpy(p, old, old_size);
+            munmap(old, old_size);
+        }
+        return p;
+    #endif
+    }
+    static void *gf_map(size_t size) {
+        return mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANON, -1, 0);
+    }
+    """
+    void* gf_remap(void* old, size_t old_size, size_t new_size) noexcept nogil
+    void* gf_map(size_t size) noexcept nogil
+    int munmap(void* addr, size_t length) noexcept nogil
     void* MAP_FAILED
 
 
@@ -165,9 +181,9 @@ cdef int _vgrow(void** buf, Py_ssize_t* cap, Py_ssize_t need, Py_ssize_t item) n
     while nb < need * item:
         nb *= 2
     if buf[0] == NULL:
-        p = mmap(NULL, nb, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        p = gf_map(nb)
     else:
-        p = mremap(buf[0], c * item, nb, MREMAP_MAYMOVE)
+        p = gf_remap(buf[0], c * item, nb)
     if p == MAP_FAILED:
         return -1
     buf[0] = p
