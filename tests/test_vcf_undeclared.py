@@ -23,17 +23,21 @@ def _info(i: int) -> str:
     return info
 
 
-@pytest.fixture(scope="module", params=["vcf", "vcf.gz"])
-def late_keys(tmp_path_factory, request):
-    d = tmp_path_factory.mktemp("undeclared")
-    plain = d / "late.vcf"
-    plain.write_text(HEADER + "".join(f"1\t{i + 1}\t.\tA\tC\t50\tPASS\t{_info(i)}\n"
-                                      for i in range(N)))
-    if request.param == "vcf":
+def _vcf_file(tmp_path_factory, name: str, text: str, kind: str):
+    """``text`` written as ``name.vcf``, or bgzipped as ``name.vcf.gz`` (``kind``)."""
+    plain = tmp_path_factory.mktemp(name) / f"{name}.vcf"
+    plain.write_text(text)
+    if kind == "vcf":
         return plain
-    gz = d / "late.vcf.gz"
+    gz = plain.with_name(f"{name}.vcf.gz")
     pysam.tabix_compress(str(plain), str(gz))
     return gz
+
+
+@pytest.fixture(scope="module", params=["vcf", "vcf.gz"])
+def late_keys(tmp_path_factory, request):
+    body = "".join(f"1\t{i + 1}\t.\tA\tC\t50\tPASS\t{_info(i)}\n" for i in range(N))
+    return _vcf_file(tmp_path_factory, "late", HEADER + body, request.param)
 
 
 def test_keys_near_the_top_are_columns(late_keys):
@@ -93,15 +97,8 @@ def _sample_cols(i: int) -> str:
 
 @pytest.fixture(scope="module", params=["vcf", "vcf.gz"])
 def late_format(tmp_path_factory, request):
-    d = tmp_path_factory.mktemp("undeclared_fmt")
-    plain = d / "late_fmt.vcf"
-    plain.write_text(GT_HEADER + "".join(f"1\t{i + 1}\t.\tA\tC\t50\tPASS\t.\t{_sample_cols(i)}\n"
-                                         for i in range(N)))
-    if request.param == "vcf":
-        return plain
-    gz = d / "late_fmt.vcf.gz"
-    pysam.tabix_compress(str(plain), str(gz))
-    return gz
+    body = "".join(f"1\t{i + 1}\t.\tA\tC\t50\tPASS\t.\t{_sample_cols(i)}\n" for i in range(N))
+    return _vcf_file(tmp_path_factory, "late_fmt", GT_HEADER + body, request.param)
 
 
 def test_later_format_keys_are_named_with_their_first_line(late_format):
