@@ -229,24 +229,18 @@ cdef inline int value_to(Col* c, const char* s, const char* e, char stop, const 
     Returns 0, -1 (out of memory) or 1 (does not match the header)."""
     cdef const char* t
     cdef int st
+    if c.is_list and (s >= e or s[0] == stop):
+        endp[0] = s
+        return close_list(c, 1)   # "KEY=" : an empty list (htslib)
     if c.kind == _K_INT:
-        if c.is_list and (s >= e or s[0] == stop):
-            endp[0] = s
-            return close_list(c, 1)   # "KEY=" : an empty list (htslib)
         st = int_values(c, s, e, stop, endp)
     elif c.kind == _K_FLOAT:
-        if c.is_list and (s >= e or s[0] == stop):
-            endp[0] = s
-            return close_list(c, 1)
         st = float_values(c, s, e, stop, endp)
     elif not c.is_list:
         t = find(s, e, stop)
         endp[0] = t
         return leaf(c, s, t)
     else:
-        if s >= e or s[0] == stop:
-            endp[0] = s
-            return close_list(c, 1)
         while True:
             t = delim(s, e, stop)
             st = leaf(c, s, t)

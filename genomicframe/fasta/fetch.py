@@ -27,7 +27,7 @@ from isal import igzip_lib
 
 from .. import _threads
 from ..errors import CorruptBlockError, TruncatedFileError
-from ._bgzfhead import bsize as _bsize
+from ..bgzf.header import block_size as _bsize
 
 __all__ = ["FetchStats", "retrieve", "MAX_TASK_BLOCKS"]
 

@@ -242,11 +242,10 @@ class _Collector:
 
 def _block_end(path, last_coffset: int) -> int:
     """Compressed offset just past the BGZF block that starts at ``last_coffset``."""
-    from ._bgzfhead import bsize
+    from ..bgzf.header import block_end
 
     with open(path, "rb") as fh:
-        head = os.pread(fh.fileno(), 512, last_coffset)
-    return last_coffset + bsize(memoryview(head), path, last_coffset)
+        return block_end(fh.fileno(), last_coffset, path)
 
 
 def _gzi_bytes(coffs, uoffs) -> bytes:

@@ -44,8 +44,9 @@ from __future__ import annotations
 import os
 from typing import Iterator, NamedTuple
 
+from ..bgzf.header import block_end
 from ..bgzf.reader import GROUP_SIZE, READ_SIZE, Reader, detect_compression
-from ..errors import CorruptBlockError, NotBgzfError
+from ..errors import NotBgzfError
 
 __all__ = ["TextChunk", "HeaderLines", "iter_fragment_chunks", "split_byte_ranges",
            "read_header_lines", "merge_voffset_ranges"]
@@ -357,23 +358,6 @@ def merge_voffset_ranges(ranges) -> list[tuple[int, int]]:
     return [(b, e) for b, e in out]
 
 
-def _block_end(fd, coffset: int, path) -> int:
-    """Compressed offset just past the BGZF block that starts at ``coffset``."""
-    hdr = os.pread(fd, 512, coffset)
-    if len(hdr) < 18 or hdr[:2] != b"\x1f\x8b":
-        raise CorruptBlockError("no BGZF block where the index points; the index does not "
-                                "belong to this file (rebuild it)", path=path, offset=coffset)
-    xlen = hdr[10] | (hdr[11] << 8)
-    q = 12
-    while q + 4 <= 12 + xlen and q + 4 <= len(hdr):
-        slen = hdr[q + 2] | (hdr[q + 3] << 8)
-        if hdr[q:q + 2] == b"BC" and slen == 2 and q + 6 <= len(hdr):
-            return coffset + (hdr[q + 4] | (hdr[q + 5] << 8)) + 1
-        q += 4 + slen
-    raise NotBgzfError("gzip member without a BGZF size field where the index points",
-                       path=path, offset=coffset)
-
-
 class _BlockSource:
     """Inflate runs of BGZF blocks, remembering the last block so no block is inflated twice."""
 
@@ -393,7 +377,7 @@ class _BlockSource:
         """Yield ``(coffset, data)`` of non-empty blocks starting in ``[coffset, stop)``."""
         if self.last is not None and self.last[0] == coffset:
             yield self.last
-            coffset = _block_end(self.fh.fileno(), coffset, self.path)
+            coffset = block_end(self.fh.fileno(), coffset, self.path)
         if coffset >= self.size or (stop is not None and coffset >= stop):
             return
         with Reader(self.fh, threads=self.threads if stop is None or stop - coffset > 1 << 18
