@@ -237,7 +237,8 @@ def test_blocks_inflated_once_and_counted(tmp_path):
         names = [fa.name(rng.randrange(400)) for _ in range(150)] * 2  # repeats share blocks
         tab = fa.fetch_many(names)
         assert tab.num_rows == 300
-        # independent count of the blocks that hold the wanted bytes
+        # independent count of the blocks that hold the wanted bytes: the bases and
+        # the record's header line (its name is checked against the request)
         import numpy as np
 
         need = set()
@@ -247,7 +248,9 @@ def test_blocks_inflated_once_and_counted(tmp_path):
             _, length, off, lb, lw = fai[n]
             length, off, lb, lw = int(length), int(off), int(lb), int(lw)
             last = off + ((length - 1) // lb) * lw + (length - 1) % lb
-            b0 = int(np.searchsorted(starts, off, side="right") - 1)
+            hdr = data.rindex(b">", 0, off)
+            assert data[hdr + 1:].startswith(n.encode())
+            b0 = int(np.searchsorted(starts, hdr, side="right") - 1)
             b1 = int(np.searchsorted(starts, last, side="right") - 1)
             need.update(range(b0, b1 + 1))
         st = fa.last_fetch_stats
@@ -473,8 +476,10 @@ def test_name_lookup_large_index(tmp_path):
         t = fa.fetch_many(picks + ["sample_absent"], missing="skip")
         assert t.column("name").to_pylist() == picks
         assert fa.last_fetch_stats.lookup_seconds < 0.5
+        name_of = {fa._view.file_slot(i): nm for i, nm in enumerate(names)}
         recs = fa._lookup([p.encode() for p in picks])[0]
-        assert [fa._view.name(r).decode() for r in recs] == picks
+        assert [name_of[r] for r in recs] == picks
+        assert list(fa._lookup(picks[:50])[0]) == list(recs[:50])  # str names too
         assert list(fa._lookup([b"sample_absent", b""])[0]) == [-1, -1]
         # a large batch (radix-sorted) mixing repeats and absent names, in any order,
         # and small batches (sorted otherwise) give the same answers
@@ -488,7 +493,7 @@ def test_name_lookup_large_index(tmp_path):
                        for r in fa._lookup([m.encode() for m in mixed[k:k + 100]])[0]]
             else:
                 got = list(fa._lookup([m.encode() for m in mixed])[0])
-            assert [fa._view.name(r).decode() if r >= 0 else None for r in got] == \
+            assert [name_of[r] if r >= 0 else None for r in got] == \
                 [m if m in expect else None for m in mixed]
             by_name[small] = got
         assert by_name[False] == by_name[True]
@@ -518,7 +523,8 @@ def test_name_lookup_with_gfi_out_of_page_cache(tmp_path, evict):
             os.close(fd)
         with gf.FastaFile(src) as fa:
             got = fa._lookup([p.encode() for p in batch])[0]
-            assert [fa._view.name(r).decode() if r >= 0 else None for r in got] == \
+            name_of = {fa._view.file_slot(i): nm for i, nm in enumerate(names)}
+            assert [name_of[r] if r >= 0 else None for r in got] == \
                 [p if p != "absent_1" else None for p in batch]
 
 
@@ -595,18 +601,23 @@ def test_gfi_same_with_hashes_from_the_writer(tmp_path):
 
 
 @pytest.mark.parametrize("n", [1, 2, 7, 300, 5001])
-@pytest.mark.parametrize("dir_bits", [0, 1, 4])
-def test_build_table_matches_a_plain_sort(n, dir_bits):
+@pytest.mark.parametrize("spread", ["random", "clustered"])
+def test_build_table_matches_a_plain_sort(n, spread):
     # the table is built on two threads (halves of the records, then of the buckets):
     # it must equal a plain sort by (hash, record), first record of each name kept,
-    # also with hash collisions between different names and header-only records
+    # also with hash collisions between different names and header-only records, each
+    # key in the first free slot from its home on
     import struct
     from array import array
 
     from genomicframe._parsers import fastaidx as K
-    rng = random.Random(n * 10 + dir_bits)
+    rng = random.Random(n * 10 + len(spread))
     pool = [f"n{i}" for i in range(max(1, n // 3))]
-    fake = {name: rng.choice([rng.getrandbits(64), 1 << 63, 5]) for name in pool}
+    if spread == "random":
+        fake = {name: rng.choice([rng.getrandbits(64), 1 << 63, 5]) for name in pool}
+    else:  # runs of keys displaced far from home, and keys spilling past the last home
+        fake = {name: rng.choice([rng.getrandbits(8) << 40, (1 << 64) - 1 - rng.getrandbits(6)])
+                for name in pool}
     names = [rng.choice(pool) for _ in range(n)]
     seq = [rng.random() < 0.9 or i == n - 1 for i in range(n)]
     data = "".join(f">{nm}\n" + ("ACGT\n" if has else "") for nm, has in zip(names, seq))
@@ -617,7 +628,7 @@ def test_build_table_matches_a_plain_sort(n, dir_bits):
     rows, blob, ends = sc.views()
     valid = K.valid_mask(rows) if n else bytearray()
     known = array("Q", [fake[nm] for nm in names])
-    table, dirs, forder, dups = K.build_table(rows, blob, ends, valid, dir_bits, known)
+    table, forder, dups = K.build_table(rows, blob, ends, valid, known)
     first = {}
     want_dups = []
     for r, (nm, has) in enumerate(zip(names, seq)):
@@ -630,18 +641,26 @@ def test_build_table_matches_a_plain_sort(n, dir_bits):
     assert dups == want_dups
     assert list(valid) == [int(seq[r] and r not in want_dups) for r in range(n)]
     assert table.n_keys == len(kept)
-    entries = [struct.unpack_from("<QQQQIIII", table.keys(0, table.n_keys), 48 * k)
-               for k in range(table.n_keys)]
-    starts = [0] + list(ends)[:-1]
-    assert [(e[0], e[3]) for e in entries] == [(fake[names[r]], starts[r]) for r in kept]
-    keynum = {r: k for k, r in enumerate(kept)}
-    assert list(array("Q", forder)) == [keynum[r] for r in sorted(kept)]
-    if dir_bits:
-        top = [fake[names[r]] >> (64 - dir_bits) for r in kept]
-        assert list(array("Q", dirs)) == [sum(t < b for t in top)
-                                          for b in range((1 << dir_bits) + 1)]
-    else:
-        assert dirs == b""
+    n_home = len(kept) + (len(kept) + 3) // 4
+    assert table.n_home == n_home
+    slot_of, nxt = {}, 0
+    for r in kept:
+        slot_of[r] = max((fake[names[r]] * n_home) >> 64, nxt)
+        nxt = slot_of[r] + 1
+    assert table.n_slots == max(n_home, nxt)
+    raw = table.slots(0, table.n_slots)
+    slots = [struct.unpack_from("<QQQII", raw, 32 * k) for k in range(table.n_slots)]
+    want = [(0, 0, 0, 0, 0)] * table.n_slots
+    for r in kept:
+        hdr, seq_off, length, _, lw, lb = (rows[r, 0], rows[r, 1], rows[r, 2], rows[r, 3],
+                                          rows[r, 4], rows[r, 5])
+        want[slot_of[r]] = (fake[names[r]], seq_off, length | ((lw - lb) << 48), lb,
+                            seq_off - hdr)
+    assert slots == want
+    assert list(array("Q", table.ends(0, table.n_slots))) == \
+        [rows[r, 3] if r is not None else 0
+         for r in [{s: r for r, s in slot_of.items()}.get(k) for k in range(table.n_slots)]]
+    assert list(array("Q", forder)) == [slot_of[r] for r in sorted(kept)]
 
 
 # -- block-parallel scan: per-block summaries stitched in order ------------------------------
@@ -762,11 +781,11 @@ def test_index_across_tiny_blocks(tmp_path, block, crlf):
     b = build_index(gz, threads=1, write=False).gfi
     from genomicframe.fasta import gfi as G
 
-    # same table, names, spans and record count; the block sections differ
+    # same table, ends, file order and record count; the block sections differ
     ha, hb = G.GfiHeader(a, "a"), G.GfiHeader(b, "b")
-    assert (ha.n_records, ha.n_keys) == (hb.n_records, hb.n_keys)
+    assert (ha.n_records, ha.n_keys, ha.n_slots) == (hb.n_records, hb.n_keys, hb.n_slots)
     ea, eb = ha.section_ends(), hb.section_ends()
-    for s in range(5):
+    for s in range(3):
         assert a[ha.offsets[s]:ea[s]] == b[hb.offsets[s]:eb[s]]
 
 
@@ -800,16 +819,16 @@ def test_gfi_table_slices_make_the_same_sections(tmp_path):
     assert sc.finish(len(data)) == 0
     rows, blob, ends = sc.views()
     valid = K.valid_mask(rows)
-    table, dirs, forder, dups = K.build_table(rows, blob, ends, valid, G.dir_bits_for(5001))
+    table, forder, dups = K.build_table(rows, blob, ends, valid)
     assert dups == [5001] and table.n_keys == 5001 and len(forder) == 8 * 5001
-    for section, size in (("keys", G.KEY_SIZE), ("spans", 16)):
+    for section, size in (("slots", G.KEY_SIZE), ("ends", 8)):
         make = getattr(table, section)
-        whole = make(0, table.n_keys)
-        assert len(whole) == size * table.n_keys
-        cuts = [0, 1, 2, 999, 4096, 5000, 5001]
+        whole = make(0, table.n_slots)
+        assert len(whole) == size * table.n_slots
+        cuts = [0, 1, 2, 999, 4096, 5000, table.n_slots]
         assert b"".join(make(a, b) for a, b in itertools.pairwise(cuts)) == whole
         assert b"".join(table.chunks(section)) == whole
     with pytest.raises(IndexError):
-        table.keys(2, 1)
+        table.slots(2, 1)
     with pytest.raises(IndexError):
-        table.spans(0, 5002)
+        table.ends(0, table.n_slots + 1)

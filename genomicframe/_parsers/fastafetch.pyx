@@ -11,10 +11,15 @@ from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, free, qsort
 from libc.string cimport memchr, memcmp, memcpy, memset
 from posix.mman cimport madvise, mincore, MADV_DONTNEED, MADV_WILLNEED
-from genomicframe._parsers._gfi cimport GfiKey as Key
-from genomicframe._parsers._namehash cimport name_hash
+from genomicframe._parsers._gfi cimport (GfiKey as Key, gfi_hash, gfi_home, gfi_seq_off,
+                                         gfi_flags, gfi_length, gfi_line_width, gfi_hdr_off)
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
+from cpython.exc cimport PyErr_Clear
+
+cdef extern from "Python.h":
+    # declared here without an exception value: a failure is handled below
+    const char* _as_utf8 "PyUnicode_AsUTF8AndSize"(object s, Py_ssize_t* size)
 
 from array import array
 
@@ -40,8 +45,33 @@ DEF PROBE_PAGES = 4096
 DEF READ_CHUNK = 32
 
 
-cdef inline uint64_t _hash(const uint8_t* p, Py_ssize_t n) noexcept nogil:
-    return name_hash(p, n)
+#: header bytes read past a name's length to confirm it (spaces before the name, the
+#: byte after it); a longer run of spaces is confirmed by reading the whole line
+DEF HEADER_SLACK_ = 64
+HEADER_SLACK = HEADER_SLACK_
+
+
+
+cdef const char* _utf8(object s, Py_ssize_t* size, list keep) except NULL:
+    """UTF-8 bytes of str ``s`` (held by ``s`` itself, or by a bytes object put in
+    ``keep`` when ``s`` holds lone surrogates)."""
+    cdef const char* p = _as_utf8(s, size)
+    if p != NULL:
+        return p
+    PyErr_Clear()
+    b = (<str>s).encode("utf-8", "surrogateescape")
+    keep.append(b)
+    size[0] = PyBytes_GET_SIZE(b)
+    return PyBytes_AS_STRING(b)
+
+
+cdef Py_ssize_t _name_len(object item) except -1:
+    cdef Py_ssize_t sz
+    cdef list keep = []
+    if isinstance(item, bytes):
+        return PyBytes_GET_SIZE(item)
+    _utf8(item, &sz, keep)
+    return sz
 
 
 cdef struct KeyIdx:
@@ -208,23 +238,31 @@ def argsort_int64(const int64_t[::1] keys):
     return out
 
 
+#: 8-byte words per entry copy (as :meth:`GfiView.lookup` returns them); word 0 is the slot
+ENTRY_WORDS = sizeof(Key) // 8
+
+
+cdef inline bint _space(uint8_t c) noexcept nogil:
+    return c == 32 or (9 <= c <= 13)
+
+
 cdef class GfiView:
     """Typed access to the sections of a mapped ``.gfi`` buffer (kept alive by this object).
 
-    Records are addressed by key number (their position in the hash table).
+    Records are addressed by slot (their position in the hash table).  A
+    lookup gives each name the slot of a key with the same hash; the name
+    itself is confirmed against the record's header line in the data
+    (:meth:`header_ranges`, :meth:`verify`), as the ``.gfi`` holds no names.
     """
     cdef object buf
     cdef const uint8_t* base
     cdef const Key* keys
-    cdef const uint64_t* dirs
-    cdef const uint8_t* blob
-    cdef const uint64_t* spans
+    cdef const uint64_t* ends
     cdef const uint64_t* forder
     cdef const uint64_t* coff
     cdef const uint64_t* uoff
-    cdef readonly int64_t n_keys, n_blocks
-    cdef readonly int dir_bits
-    cdef public bint mapped  # buf is a file mapping: passed key pages may be dropped
+    cdef readonly int64_t n_keys, n_home, n_slots, n_blocks
+    cdef public bint mapped  # buf is a file mapping: passed slot pages may be dropped
     cdef public object owner  # the mmap object behind buf (None when not mapped)
     cdef Py_ssize_t size
 
@@ -233,36 +271,32 @@ cdef class GfiView:
         """The buffer this view reads (a memoryview of the mapped file)."""
         return self.buf
 
-    def __cinit__(self, const uint8_t[::1] buf, int64_t n_keys, int dir_bits, int64_t n_blocks,
-                  int64_t off_keys, int64_t off_dir, int64_t off_blob, int64_t off_spans,
+    def __cinit__(self, const uint8_t[::1] buf, int64_t n_keys, int64_t n_home,
+                  int64_t n_slots, int64_t n_blocks, int64_t off_keys, int64_t off_ends,
                   int64_t off_forder, int64_t off_blocks):
         # offsets and sizes were validated by the Python reader (genomicframe.fasta.gfi)
-        if sizeof(Key) != 48:
-            raise RuntimeError("unexpected .gfi key layout")
+        if sizeof(Key) != 32:
+            raise RuntimeError("unexpected .gfi slot layout")
         self.buf = buf
         self.base = &buf[0]
         self.size = buf.shape[0]
         self.keys = <const Key*>(self.base + off_keys)
-        self.dirs = <const uint64_t*>(self.base + off_dir)
-        self.blob = self.base + off_blob
-        self.spans = <const uint64_t*>(self.base + off_spans)
+        self.ends = <const uint64_t*>(self.base + off_ends)
         self.forder = <const uint64_t*>(self.base + off_forder)
         self.coff = <const uint64_t*>(self.base + off_blocks)
         self.uoff = self.coff + n_blocks + 1
         self.n_keys = n_keys
+        self.n_home = n_home
+        self.n_slots = n_slots
         self.n_blocks = n_blocks
-        self.dir_bits = dir_bits
 
     cdef void _drop_passed(self, uint64_t h) noexcept nogil:
-        """Unmap the key-table pages below hash ``h``: queries come in hash order, so
-        they are not needed again; the pages stay in the page cache."""
-        cdef uint64_t b
+        """Unmap the slot pages well below the home of hash ``h``: queries come in hash
+        order, so they are not needed again; the pages stay in the page cache."""
         cdef Py_ssize_t start, stop
-        if not self.dir_bits:
-            return
-        b = h >> (64 - self.dir_bits)
         start = ((<const uint8_t*>self.keys - self.base) + 4095) & ~(<Py_ssize_t>4095)
-        stop = ((<const uint8_t*>(self.keys + self.dirs[b]) - self.base) - 65536) & ~(<Py_ssize_t>4095)
+        stop = ((<const uint8_t*>(self.keys + gfi_home(h, self.n_home)) - self.base)
+                - 65536) & ~(<Py_ssize_t>4095)
         if stop > start:
             madvise(<void*>(self.base + start), stop - start, MADV_DONTNEED)
 
@@ -275,126 +309,59 @@ cdef class GfiView:
 
     cdef bint _looks_cached(self, const HashIdx* q, Py_ssize_t m) noexcept nogil:
         """Whether the pages a lookup of queries ``q`` reads seem to be in the page cache:
-        the directory slot, first bucket entry and its name of up to 32 queries spread
-        over the batch are checked (mincore) without touching anything missing."""
+        the home slots of up to 32 queries spread over the batch are checked (mincore)
+        without touching anything missing."""
         cdef Py_ssize_t i = 0, step = max(m // 32, 1)
-        cdef uint64_t b, lo
         while i < m:
-            b = q[i].key >> (64 - self.dir_bits)
+            if not self._page_cached(self.keys + gfi_home(q[i].key, self.n_home)):
+                return False
             i += step
-            if not self._page_cached(self.dirs + b) or not self._page_cached(self.dirs + b + 1):
-                return False
-            lo = self.dirs[b]
-            if lo >= <uint64_t>self.n_keys:
-                continue
-            if not self._page_cached(self.keys + lo):
-                return False
-            if not self._page_cached(self.blob + self.keys[lo].name_off):
-                return False
         return True
 
     cdef int _read_ahead_table(self, const HashIdx* q, Py_ssize_t m) noexcept nogil:
-        """Read ahead the directory slots, then the buckets, of queries ``q`` (hash order)."""
+        """Read ahead the home slots (and the few after them) of queries ``q`` (hash order)."""
         cdef HashIdx* r = <HashIdx*>malloc((m + 1) * sizeof(HashIdx))
         cdef Py_ssize_t i, n_pages = (self.size + PAGE - 1) // PAGE
-        cdef Py_ssize_t d0 = <const uint8_t*>self.dirs - self.base
         cdef Py_ssize_t k0 = <const uint8_t*>self.keys - self.base
-        cdef uint64_t b, lo, hi
-        cdef int shift = 64 - self.dir_bits
+        cdef uint64_t lo
         if r == NULL:
             return -1
         for i in range(m):
-            b = q[i].key >> shift
-            _page_range(r + i, d0 + 8 * b, d0 + 8 * (b + 2), n_pages)
-        _read_ahead(self.base, r, m)
-        for i in range(m):
-            b = q[i].key >> shift
-            lo = self.dirs[b]
-            hi = self.dirs[b + 1]
-            if hi <= lo:
-                hi = lo + 1  # the match step may still read the entry at lo
-            _page_range(r + i, k0 + sizeof(Key) * lo, k0 + sizeof(Key) * hi, n_pages)
+            lo = gfi_home(q[i].key, self.n_home)
+            _page_range(r + i, k0 + sizeof(Key) * lo,
+                        k0 + sizeof(Key) * min(lo + 4, <uint64_t>self.n_slots), n_pages)
         _read_ahead(self.base, r, m)
         free(r)
         return 0
 
-    cdef int _read_ahead_names(self, const HashIdx* q, const uint64_t* pos,
-                               Py_ssize_t m) noexcept nogil:
-        """Read ahead the name bytes of the entries found at ``pos`` (file order)."""
-        cdef HashIdx* r = <HashIdx*>malloc((m + 1) * sizeof(HashIdx))
-        cdef Py_ssize_t i, k = 0, n_pages = (self.size + PAGE - 1) // PAGE
-        cdef Py_ssize_t o
-        cdef const Key* e
-        if r == NULL:
-            return -1
-        for i in range(m):
-            if pos[i] < <uint64_t>self.n_keys and self.keys[pos[i]].hash == q[i].key:
-                e = self.keys + pos[i]
-                o = (self.blob - self.base) + e.name_off
-                _page_range(r + k, o, o + e.name_len, n_pages)
-                k += 1
-        if _sort_hashidx(r, k) < 0:
-            free(r)
-            return -1
-        _read_ahead(self.base, r, k)
-        free(r)
-        return 0
-
-    cdef inline const Key* _bucket(self, uint64_t h) noexcept nogil:
-        """First table entry of the directory bucket of hash ``h``."""
-        if self.dir_bits:
-            return self.keys + self.dirs[h >> (64 - self.dir_bits)]
-        return self.keys
-
-    cdef uint64_t _lower(self, uint64_t h) noexcept nogil:
-        """Position of the first table entry whose hash is ``>= h``."""
-        cdef uint64_t lo, hi, mid, b
-        if self.dir_bits:
-            b = h >> (64 - self.dir_bits)
-            lo = self.dirs[b]
-            hi = self.dirs[b + 1]
-        else:
-            lo = 0
-            hi = self.n_keys
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if self.keys[mid].hash < h:
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo
-
-    cdef int64_t _match(self, uint64_t lo, uint64_t h, const uint8_t* name,
-                        Py_ssize_t n) noexcept nogil:
-        """Key number of ``name`` (hash ``h``) from table position ``lo`` on, or -1."""
-        cdef const Key* k
-        while lo < <uint64_t>self.n_keys and self.keys[lo].hash == h:
-            k = self.keys + lo
-            if k.name_len == n and memcmp(self.blob + k.name_off, name, n) == 0:
-                return lo
-            lo += 1
+    cdef inline int64_t _probe(self, uint64_t h) noexcept nogil:
+        """Slot of the first key with hash ``h``, or -1: from the home slot on, past the
+        keys of smaller hashes, up to an empty slot or a larger hash."""
+        cdef uint64_t p = gfi_home(h, self.n_home)
+        cdef uint64_t n = <uint64_t>self.n_slots
+        while p < n and self.keys[p].hash != 0 and self.keys[p].hash < h:
+            p += 1
+        if p < n and self.keys[p].hash == h:
+            return <int64_t>p
         return -1
 
-    cdef int64_t _find(self, uint64_t h, const uint8_t* name, Py_ssize_t n) noexcept nogil:
-        if self.n_keys == 0:
-            return -1
-        return self._match(self._lower(h), h, name, n)
-
     def lookup(self, list names):
-        """Resolve names -> ``(keys, entries, n_missing, n_special)``.
+        """Resolve names -> ``(slots, entries, n_missing, n_special)``.
 
-        ``keys`` (``array('q')``) holds the key number of every name (``bytes``),
-        -1 when absent; ``entries`` is a copy of each found name's 48-byte table
-        entry (zeros when absent), with the key number in place of the hash,
-        for :meth:`ranges`; ``n_missing`` counts names not found, ``n_special``
+        ``names`` are ``bytes`` or ``str`` (UTF-8, lone surrogates as
+        ``surrogateescape`` writes them).  ``slots`` (``array('q')``) holds the
+        slot of the first key whose hash is the name's, -1 when there is none;
+        the name is a candidate until confirmed against its header line
+        (:meth:`verify`).  ``entries`` is a copy of each found slot (32 bytes;
+        zeros when absent) with the slot number in place of the hash, for
+        :meth:`ranges`; ``n_missing`` counts names without a slot, ``n_special``
         names holding ``:`` or ``{`` (possible region strings).  Queries are
-        resolved in hash order, so the table is
-        read front to back whatever the order of the request, and pages already
-        passed are unmapped as the sweep goes.  Before each sweep of a mapped
-        file, the pages it will touch are requested from the kernel in bulk
-        (merged ranges, ``MADV_WILLNEED``) unless a probe finds them cached, so
-        a ``.gfi`` outside the page cache is read in few large, overlapping
-        requests instead of one page fault per page.
+        resolved in hash order, so the table is read front to back whatever the
+        order of the request, and pages already passed are unmapped as the sweep
+        goes.  When a probe finds the table's pages out of the page cache, the
+        pages the sweep will touch are first requested from the kernel in bulk
+        (merged ranges, ``MADV_WILLNEED``), so they come in few large,
+        overlapping reads instead of one page fault per page.
         """
         cdef Py_ssize_t i, m = PyList_GET_SIZE(names)
         out = array("q", bytes(8 * m))
@@ -402,68 +369,58 @@ cdef class GfiView:
         entries = PyBytes_FromStringAndSize(NULL, m * sizeof(Key))
         cdef Key* ent = <Key*>PyBytes_AS_STRING(entries)
         cdef int64_t kk
-        cdef Py_ssize_t n_missing = 0, n_special = 0
+        cdef Py_ssize_t n_missing = 0, n_special = 0, sz
         cdef bint cold
         cdef object item
+        cdef list keep = []
         cdef HashIdx* q = <HashIdx*>malloc((m + 1) * sizeof(HashIdx))
         cdef const char** ptr = <const char**>malloc((m + 1) * sizeof(char*))
         cdef Py_ssize_t* ln = <Py_ssize_t*>malloc((m + 1) * sizeof(Py_ssize_t))
-        cdef uint64_t* pos = <uint64_t*>malloc((m + 1) * sizeof(uint64_t))
         cdef Py_ssize_t j
-        if q == NULL or ptr == NULL or ln == NULL or pos == NULL:
+        if q == NULL or ptr == NULL or ln == NULL:
             free(q)
             free(ptr)
             free(ln)
-            free(pos)
             raise MemoryError()
         try:
             for i in range(m):
                 item = <object>PyList_GET_ITEM(names, i)
-                if not isinstance(item, bytes):
-                    raise TypeError("names must be bytes")
-                ptr[i] = PyBytes_AS_STRING(item)
-                ln[i] = PyBytes_GET_SIZE(item)
+                if isinstance(item, bytes):
+                    ptr[i] = PyBytes_AS_STRING(item)
+                    ln[i] = PyBytes_GET_SIZE(item)
+                elif isinstance(item, str):
+                    ptr[i] = _utf8(item, &sz, keep)
+                    ln[i] = sz
+                else:
+                    raise TypeError(f"a record name must be str or bytes, not "
+                                    f"{type(item).__name__}")
                 if ln[i] and (memchr(ptr[i], 58, ln[i]) != NULL or memchr(ptr[i], 123, ln[i]) != NULL):
                     n_special += 1
             with nogil:
                 for i in range(m):
-                    q[i].key = _hash(<const uint8_t*>ptr[i], ln[i])
+                    q[i].key = gfi_hash(<const uint8_t*>ptr[i], ln[i])
                     q[i].idx = i
                 if _sort_hashidx(q, m) < 0:
                     with gil:
                         raise MemoryError()
-                # three sweeps in hash order, each prefetching the memory a later query
-                # will touch, so the cache misses of many queries overlap: directory ->
-                # table position (in pos), then table entry -> name bytes -> match
-                cold = self.n_keys and self.mapped and self.dir_bits \
-                    and not self._looks_cached(q, m)
+                cold = self.n_slots and self.mapped and not self._looks_cached(q, m)
                 if cold:
                     if self._read_ahead_table(q, m) < 0:
                         with gil:
                             raise MemoryError()
-                if self.n_keys:
+                if self.n_slots:
+                    # one sweep in hash order, prefetching the home slot of a later query
+                    # so that the cache misses of many queries overlap
                     for i in range(min(m, PREFETCH_AHEAD)):
-                        __builtin_prefetch(self._bucket(q[i].key))
-                    for i in range(m):
-                        if i + PREFETCH_AHEAD < m:
-                            __builtin_prefetch(self._bucket(q[i + PREFETCH_AHEAD].key))
-                        pos[i] = self._lower(q[i].key)
-                    if cold:
-                        if self._read_ahead_names(q, pos, m) < 0:
-                            with gil:
-                                raise MemoryError()
-                    for i in range(min(m, PREFETCH_AHEAD)):
-                        if pos[i] < <uint64_t>self.n_keys:
-                            __builtin_prefetch(self.blob + self.keys[pos[i]].name_off)
+                        __builtin_prefetch(self.keys + gfi_home(q[i].key, self.n_home))
                 for i in range(m):
-                    if self.n_keys == 0:
+                    if self.n_slots == 0:
                         kk = -1
                     else:
                         j = i + PREFETCH_AHEAD
-                        if j < m and pos[j] < <uint64_t>self.n_keys:
-                            __builtin_prefetch(self.blob + self.keys[pos[j]].name_off)
-                        kk = self._match(pos[i], q[i].key, <const uint8_t*>ptr[q[i].idx],
-                                         ln[q[i].idx])
+                        if j < m:
+                            __builtin_prefetch(self.keys + gfi_home(q[j].key, self.n_home))
+                        kk = self._probe(q[i].key)
                     o[q[i].idx] = kk
                     if kk >= 0:
                         ent[q[i].idx] = self.keys[kk]
@@ -477,41 +434,41 @@ cdef class GfiView:
             free(q)
             free(ptr)
             free(ln)
-            free(pos)
         return out, entries, n_missing, n_special
 
-    def entries(self, const int64_t[::1] recs):
-        """Copies of the table entries of key numbers ``recs`` (as :meth:`lookup` gives)."""
-        cdef Py_ssize_t i, m = recs.shape[0]
+    def next_slot(self, int64_t s):
+        """The slot after ``s`` when its key has the same hash (a hash collision), else -1."""
+        if not 0 <= s < self.n_slots:
+            raise IndexError(s)
+        if s + 1 < self.n_slots and self.keys[s + 1].hash == self.keys[s].hash:
+            return s + 1
+        return -1
+
+    def entries(self, const int64_t[::1] slots):
+        """Copies of slots ``slots`` (as :meth:`lookup` gives them)."""
+        cdef Py_ssize_t i, m = slots.shape[0]
         out = PyBytes_FromStringAndSize(NULL, m * sizeof(Key))
         cdef Key* ent = <Key*>PyBytes_AS_STRING(out)
         for i in range(m):
-            if not 0 <= recs[i] < self.n_keys:
-                raise IndexError(recs[i])
-            ent[i] = self.keys[recs[i]]
-            ent[i].hash = <uint64_t>recs[i]
+            if not 0 <= slots[i] < self.n_slots or self.keys[slots[i]].hash == 0:
+                raise IndexError(slots[i])
+            ent[i] = self.keys[slots[i]]
+            ent[i].hash = <uint64_t>slots[i]
         return out
 
-    def name(self, int64_t k):
-        """Name of key ``k`` (bytes)."""
-        if not 0 <= k < self.n_keys:
-            raise IndexError(k)
-        return PyBytes_FromStringAndSize(<const char*>self.blob + self.keys[k].name_off,
-                                         self.keys[k].name_len)
-
-    def file_key(self, int64_t i):
-        """Key number of the ``i``-th indexed record in file order."""
+    def file_slot(self, int64_t i):
+        """Slot of the ``i``-th indexed record in file order."""
         if not 0 <= i < self.n_keys:
             raise IndexError(i)
         return <int64_t>self.forder[i]
 
     def record(self, int64_t k):
-        """``(seq_off, length, line_bases, line_width, flags, hdr_off, rec_end)`` of key ``k``."""
-        if not 0 <= k < self.n_keys:
+        """``(seq_off, length, line_bases, line_width, flags, hdr_off, rec_end)`` of slot ``k``."""
+        if not 0 <= k < self.n_slots or self.keys[k].hash == 0:
             raise IndexError(k)
         cdef const Key* e = self.keys + k
-        return (e.seq_off, e.length, e.line_bases, e.line_width, e.flags,
-                self.spans[2 * k], self.spans[2 * k + 1])
+        return (gfi_seq_off(e), gfi_length(e), e.line_bases, gfi_line_width(e), gfi_flags(e),
+                gfi_hdr_off(e), self.ends[k])
 
     def ranges(self, const uint8_t[::1] entries, int64_t[::1] starts, int64_t[::1] ends,
                int64_t[::1] ubeg, int64_t[::1] uend):
@@ -534,10 +491,10 @@ cdef class GfiView:
         with nogil:
             for i in range(m):
                 e = ent + i
-                ln = e.length
+                ln = gfi_length(e)
                 lb = e.line_bases
-                lw = e.line_width
-                so = e.seq_off
+                lw = gfi_line_width(e)
+                so = gfi_seq_off(e)
                 s = starts[i]
                 t = ends[i]
                 if t < 0 or t > ln:
@@ -554,10 +511,67 @@ cdef class GfiView:
                     ends[i] = s
                     continue
                 ubeg[i] = so + (s // lb) * lw + s % lb
-                if e.flags & FLAG_ODD_BYTES:
-                    uend[i] = self.spans[2 * e.hash + 1]
+                if gfi_flags(e) & FLAG_ODD_BYTES:
+                    uend[i] = self.ends[e.hash]
                 else:
                     uend[i] = so + ((t - 1) // lb) * lw + (t - 1) % lb + 1
+
+    def header_ranges(self, const uint8_t[::1] entries, list names, int64_t[::1] ubeg,
+                      int64_t[::1] uend, Py_ssize_t slack=HEADER_SLACK_):
+        """Byte ranges of the header lines to check ``names`` against (see :meth:`verify`).
+
+        Range ``i`` starts at the ``>`` of entry ``i``'s record and holds its
+        header line, at most ``len(names[i]) + slack`` bytes of it (the name may
+        follow spaces); ``slack < 0`` takes whole lines.
+        """
+        cdef Py_ssize_t i, m = PyList_GET_SIZE(names)
+        cdef const Key* ent = <const Key*>&entries[0] if entries.shape[0] else NULL
+        cdef int64_t n, h
+        if entries.shape[0] != m * <Py_ssize_t>sizeof(Key):
+            raise ValueError("one entry per name is needed")
+        for i in range(m):
+            n = _name_len(<object>PyList_GET_ITEM(names, i))
+            h = ent[i].hdr_len
+            if slack >= 0 and h > n + slack:
+                h = n + slack
+            ubeg[i] = gfi_hdr_off(ent + i)
+            uend[i] = ubeg[i] + h
+
+    def verify(self, list names, list bufs, const int64_t[::1] buf_of,
+               const int64_t[::1] starts, const int64_t[::1] lens, Py_ssize_t first=0):
+        """Indices ``i`` whose ``names[i]`` is not the name on the header line in
+        ``bufs[buf_of[first + i]][starts[first + i]:][:lens[first + i]]`` -> ``list``.
+
+        A header line names its record by the first run of non-space bytes after
+        the ``>`` (spaces before it are skipped), as the index build reads it.
+        """
+        cdef Py_ssize_t i, m = PyList_GET_SIZE(names), n, j, k, sz
+        cdef const uint8_t* p
+        cdef const char* nm
+        cdef object item
+        cdef list keep = []
+        bad = []
+        for i in range(m):
+            item = <object>PyList_GET_ITEM(names, i)
+            if isinstance(item, bytes):
+                nm = PyBytes_AS_STRING(item)
+                n = PyBytes_GET_SIZE(item)
+            else:
+                nm = _utf8(item, &sz, keep)
+                n = sz
+            k = lens[first + i]
+            p = <const uint8_t*>PyBytes_AS_STRING(<object>PyList_GET_ITEM(bufs, buf_of[first + i])) \
+                + starts[first + i]
+            if k < 1 or p[0] != 62:
+                bad.append(i)
+                continue
+            j = 1
+            while j < k and p[j] != 10 and _space(p[j]):
+                j += 1
+            # the name, then a space or the line's end, all within the bytes read
+            if j + n >= k or memcmp(p + j, nm, n) != 0 or not _space(p[j + n]):
+                bad.append(i)
+        return bad
 
     def line_bases(self, const uint8_t[::1] entries):
         """Bases per sequence line of each entry -> ``array('q')``."""
@@ -569,12 +583,13 @@ cdef class GfiView:
             o[i] = ent[i].line_bases
         return out
 
-    def record_spans(self, const int64_t[::1] recs, int64_t[::1] ubeg, int64_t[::1] uend):
-        """Whole-record byte spans (header, sequence and newlines) of records."""
-        cdef Py_ssize_t i, m = recs.shape[0]
+    def record_spans(self, const uint8_t[::1] entries, int64_t[::1] ubeg, int64_t[::1] uend):
+        """Whole-record byte spans (header, sequence and newlines) of entries."""
+        cdef Py_ssize_t i, m = entries.shape[0] // sizeof(Key)
+        cdef const Key* ent = <const Key*>&entries[0] if entries.shape[0] else NULL
         for i in range(m):
-            ubeg[i] = self.spans[2 * recs[i]]
-            uend[i] = self.spans[2 * recs[i] + 1]
+            ubeg[i] = gfi_hdr_off(ent + i)
+            uend[i] = self.ends[ent[i].hash]
 
     def block_of(self, int64_t u):
         """Index of the data block holding uncompressed offset ``u``."""
@@ -646,14 +661,14 @@ cdef class GfiView:
 
 def extract(list pieces, const int64_t[::1] piece_u0, const int64_t[::1] order,
             Py_ssize_t p0, Py_ssize_t p1, const int64_t[::1] ubeg, const int64_t[::1] uend,
-            const int64_t[::1] want, int64_t[::1] got, bint raw=False):
+            const int64_t[::1] want, int64_t[::1] got, int64_t raw_from=-1):
     """Copy the bases of requests ``order[p0:p1]`` out of inflated ``pieces``.
 
     ``pieces[k]`` holds uncompressed bytes from offset ``piece_u0[k]`` (pieces
     are in offset order and may be shorter than their block when the inflate
     stopped early).  Bytes in ``[ubeg, uend)`` that are bases (isgraph) are
-    copied, at most ``want`` of them (every byte with ``raw``); ``got[i]``
-    receives the count.  Returns one
+    copied, at most ``want`` of them (every byte for requests ``i >= raw_from``
+    when ``raw_from >= 0``); ``got[i]`` receives the count.  Returns one
     bytes object with the sequences in ``order[p0:p1]`` order.
     """
     cdef Py_ssize_t npieces = PyList_GET_SIZE(pieces), k, p, total = 0
@@ -664,6 +679,7 @@ def extract(list pieces, const int64_t[::1] piece_u0, const int64_t[::1] order,
     cdef uint8_t c
     cdef char* o
     cdef Py_ssize_t pos = 0, kk
+    cdef bint raw
     cdef object item
     for p in range(p0, p1):
         total += want[order[p]]
@@ -688,6 +704,7 @@ def extract(list pieces, const int64_t[::1] piece_u0, const int64_t[::1] order,
             kk = 0
             for p in range(p0, p1):
                 i = order[p]
+                raw = 0 <= raw_from <= i
                 w = want[i]
                 n = 0
                 u = ubeg[i]
@@ -727,52 +744,70 @@ def write_fasta(list headers, const uint8_t[::1] seq, const int64_t[::1] starts,
                 const int64_t[::1] lens, const int64_t[::1] widths):
     """FASTA text: ``>header`` then the sequence wrapped at ``widths[i]`` (0: one line).
 
-    Record ``i`` is ``seq[starts[i]:starts[i] + lens[i]]``; an empty sequence
-    gives the header line alone, as ``samtools faidx`` prints it.
+    Headers are ``bytes`` or ``str`` (written as UTF-8).  Record ``i`` is
+    ``seq[starts[i]:starts[i] + lens[i]]``; an empty sequence gives the header
+    line alone, as ``samtools faidx`` prints it.
     """
     cdef Py_ssize_t m = PyList_GET_SIZE(headers), i, need = 0, pos = 0, n, k, take, width
     cdef const uint8_t* sp = &seq[0] if seq.shape[0] else NULL
     cdef object h
     cdef char* o
+    cdef list keep = []
+    cdef const char** hp
+    cdef Py_ssize_t* hl
     if starts.shape[0] != m or lens.shape[0] != m or widths.shape[0] != m:
         raise ValueError("headers, starts, lens and widths differ in length")
-    for i in range(m):
-        h = <object>PyList_GET_ITEM(headers, i)
-        if not isinstance(h, bytes):
-            raise TypeError("headers must be bytes")
-        n = lens[i]
-        if n < 0 or starts[i] < 0 or starts[i] + n > seq.shape[0]:
-            raise ValueError("sequence span outside the buffer")
-        width = widths[i]
-        need += PyBytes_GET_SIZE(h) + 2 + n + (n // width + 1 if width > 0 else 1)
-    out = PyBytes_FromStringAndSize(NULL, need)
-    o = PyBytes_AS_STRING(out)
-    for i in range(m):
-        h = <object>PyList_GET_ITEM(headers, i)
-        o[pos] = 62
-        memcpy(o + pos + 1, PyBytes_AS_STRING(h), PyBytes_GET_SIZE(h))
-        pos += 1 + PyBytes_GET_SIZE(h)
-        o[pos] = 10
-        pos += 1
-        n = lens[i]
-        k = starts[i]
-        width = widths[i]
-        with nogil:
-            if width <= 0:
-                if n:
-                    memcpy(o + pos, sp + k, n)
-                    pos += n
-                    o[pos] = 10
-                    pos += 1
+    hp = <const char**>malloc((m + 1) * sizeof(char*))
+    hl = <Py_ssize_t*>malloc((m + 1) * sizeof(Py_ssize_t))
+    if hp == NULL or hl == NULL:
+        free(hp)
+        free(hl)
+        raise MemoryError()
+    try:
+        for i in range(m):
+            h = <object>PyList_GET_ITEM(headers, i)
+            if isinstance(h, bytes):
+                hp[i] = PyBytes_AS_STRING(h)
+                hl[i] = PyBytes_GET_SIZE(h)
+            elif isinstance(h, str):
+                hp[i] = _utf8(h, &hl[i], keep)
             else:
-                while n > 0:
-                    take = width if n > width else n
-                    memcpy(o + pos, sp + k, take)
-                    pos += take
-                    o[pos] = 10
-                    pos += 1
-                    k += take
-                    n -= take
+                raise TypeError("headers must be str or bytes")
+            n = lens[i]
+            if n < 0 or starts[i] < 0 or starts[i] + n > seq.shape[0]:
+                raise ValueError("sequence span outside the buffer")
+            width = widths[i]
+            need += hl[i] + 2 + n + (n // width + 1 if width > 0 else 1)
+        out = PyBytes_FromStringAndSize(NULL, need)
+        o = PyBytes_AS_STRING(out)
+        with nogil:
+            for i in range(m):
+                o[pos] = 62
+                memcpy(o + pos + 1, hp[i], hl[i])
+                pos += 1 + hl[i]
+                o[pos] = 10
+                pos += 1
+                n = lens[i]
+                k = starts[i]
+                width = widths[i]
+                if width <= 0:
+                    if n:
+                        memcpy(o + pos, sp + k, n)
+                        pos += n
+                        o[pos] = 10
+                        pos += 1
+                else:
+                    while n > 0:
+                        take = width if n > width else n
+                        memcpy(o + pos, sp + k, take)
+                        pos += take
+                        o[pos] = 10
+                        pos += 1
+                        k += take
+                        n -= take
+    finally:
+        free(hp)
+        free(hl)
     return out[:pos] if pos != need else out
 
 

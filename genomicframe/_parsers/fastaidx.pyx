@@ -15,10 +15,10 @@ Finished records are kept as rows of :data:`NCOL` int64 fields, in file order.
 """
 from libc.stdint cimport uint8_t, int32_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, calloc, realloc, free
-from libc.string cimport memchr, memcpy, memcmp
+from libc.string cimport memchr, memcpy, memcmp, memset
 
-from genomicframe._parsers._gfi cimport GfiKey
-from genomicframe._parsers._namehash cimport name_hash
+from genomicframe._parsers._gfi cimport (GfiKey, gfi_hash, gfi_home, GFI_OFF_BITS,
+                                         GFI_LEN_BITS)
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
 
 # status codes (mirrored in genomicframe/fasta/_status.py)
@@ -833,7 +833,7 @@ cdef class FaiScanner:
 
 # -- name hashing --------------------------------------------------------------------------
 cdef inline uint64_t _hash(const uint8_t* p, Py_ssize_t n) noexcept nogil:
-    return name_hash(p, n)
+    return gfi_hash(p, n)
 
 
 # -- text output ---------------------------------------------------------------------------
@@ -955,9 +955,6 @@ cdef struct TablePart:
     const uint64_t* ends # end of each bucket in pairs (bucket b starts at ends[b - 1])
     HashRec* pairs
     Py_ssize_t n_valid
-    int64_t* keypos
-    Py_ssize_t k0
-    Py_ssize_t k1
 
 
 cdef Py_ssize_t _split_buckets(const uint64_t* ends, Py_ssize_t nb) noexcept nogil:
@@ -1020,35 +1017,59 @@ cdef void* _sort_part(void* arg) noexcept nogil:
     return NULL
 
 
-cdef void* _keypos_part(void* arg) noexcept nogil:
-    cdef TablePart* t = <TablePart*>arg
-    cdef Py_ssize_t k
-    for k in range(t.k0, t.k1):
-        t.keypos[t.pairs[k].r] = k
-    return NULL
+cdef int _bucket_bits(Py_ssize_t n) noexcept nogil:
+    """Buckets of the build's sort: about 8 records per bucket, at most 2**26 buckets."""
+    cdef int bits = 0
+    while (<Py_ssize_t>8 << bits) < n and bits < 26:
+        bits += 1
+    return bits
+
+
+def home_slots(Py_ssize_t n_keys):
+    """Home slots of a table of ``n_keys`` keys: a load of at most 0.8."""
+    return n_keys + (n_keys + 3) // 4
+
+
+cdef int64_t _check_rows(const int64_t[:, ::1] rows, const uint8_t[::1] valid) noexcept nogil:
+    """First valid row whose fields do not fit a .gfi slot, or -1."""
+    cdef Py_ssize_t i
+    for i in range(rows.shape[0]):
+        if not valid[i]:
+            continue
+        if rows[i, F_SEQ] >= (<int64_t>1 << GFI_OFF_BITS) \
+                or rows[i, F_LEN] >= (<int64_t>1 << GFI_LEN_BITS) \
+                or rows[i, F_LINEB] > <int64_t>0xFFFFFFFF \
+                or rows[i, F_LINEW] - rows[i, F_LINEB] > 0xFFFF \
+                or rows[i, F_LINEW] < rows[i, F_LINEB] \
+                or rows[i, F_SEQ] - rows[i, F_HDR] > <int64_t>0xFFFFFFFF \
+                or rows[i, F_FLAGS] > 0xFF:
+            return i
+    return -1
 
 
 def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
-                const int64_t[::1] name_ends, uint8_t[::1] valid, int dir_bits,
+                const int64_t[::1] name_ends, uint8_t[::1] valid,
                 uint64_t[::1] known=None):
-    """Hash table of the valid records, bucket-sorted by hash in one pass.
+    """The ``.gfi`` hash table of the valid records (see genomicframe/fasta/gfi.py).
 
-    Entries are ordered by (hash, record number); a name that repeats an earlier
+    Keys are ordered by (hash, record number); a name that repeats an earlier
     record's name is dropped and ``valid`` cleared for it (first record wins, as
-    htslib).  Returns ``(table, dirs, forder, dups)``: a :class:`GfiTable` that
-    makes the entries and spans sections, the directory and file-order sections
-    of the ``.gfi`` as bytes (see genomicframe/fasta/gfi.py; entries point into
-    ``blob``, which is stored as it is; record ``i``'s name ends at
-    ``name_ends[i]`` and starts where the previous one ends) and the record
-    numbers of the dropped repeats, ascending.  The table keeps ``rows`` and
-    ``name_ends`` (not copied): do not change them while it is in use.  ``known``, when given, holds every record's name hash
-    (from :func:`hash_names`), computed while the scan ran; it is used as scratch
-    space once read (its contents are overwritten).
+    htslib).  Key ``k`` goes to slot ``max(home(hash), slot of key k-1 + 1)``,
+    so the slots stay in hash order with gaps (empty slots) between runs.
+    Returns ``(table, forder, dups)``: a :class:`GfiTable` that makes the slots
+    and ends sections, the file-order section as bytes (the slot of each kept
+    record, in file order) and the record numbers of the dropped repeats,
+    ascending.  The table keeps ``rows`` (not copied): do not change it while
+    the table is in use.  Record ``i``'s name ends at ``name_ends[i]`` in ``blob``
+    and starts where the previous one ends.  ``known``, when given, holds every
+    record's name hash (from :func:`hash_names`), computed while the scan ran;
+    it is used as scratch space once read (its contents are overwritten).
+    Raises ``ValueError`` naming the header line of a record whose offsets or
+    line lengths do not fit the table.
     """
     cdef Py_ssize_t n = rows.shape[0], i, j, b, nb, n_valid = 0, n_keys, n_dups
     cdef bint have = known is not None
     cdef uint64_t* kh = NULL
-    cdef uint64_t h
     cdef int64_t r, t
     cdef uint64_t* hashes = NULL
     cdef const uint64_t* hs
@@ -1058,11 +1079,11 @@ def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
     cdef uint64_t a, c0, c1
     cdef TablePart half[2]
     cdef HashRec* pairs
-    cdef uint64_t* dp
     cdef uint64_t* fp
     cdef GfiTable table
     cdef const uint8_t* bp = &blob[0] if blob.shape[0] else NULL
-    cdef int shift = 64 - dir_bits
+    cdef int bits = _bucket_bits(n)
+    cdef int shift = 64 - bits
     if name_ends.shape[0] != n or valid.shape[0] != n:
         raise ValueError("rows, names and valid differ in length")
     if have:
@@ -1070,10 +1091,18 @@ def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
             raise ValueError("rows and known hashes differ in length")
         if n:
             kh = &known[0]
-    nb = (<Py_ssize_t>1) << dir_bits
+    if n:
+        with nogil:
+            r = _check_rows(rows, valid)
+        if r >= 0:
+            raise ValueError(
+                f"the record at line {rows[r, F_LINE]} does not fit the .gfi index (an "
+                f"offset past 2**56, over 2**48 bases, a header line over 4 GiB or over "
+                f"65,535 bytes after the bases of a line)")
+    nb = (<Py_ssize_t>1) << bits
     if not have:  # else the known hashes are used as they are
         hashes = <uint64_t*>malloc((n + 1) * sizeof(uint64_t))
-    # the key number of each record: in the known hashes' memory once they are read
+    # the slot of each record: in the known hashes' memory once they are read
     order = <int64_t*>kh if have and n else <int64_t*>malloc((n + 1) * sizeof(int64_t))
     count = <uint64_t*>calloc(nb + 1, sizeof(uint64_t))
     count2 = <uint64_t*>calloc(nb + 1, sizeof(uint64_t))
@@ -1102,7 +1131,7 @@ def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
             # (small) buckets by hash, so equal hashes keep record order
             half[0].hs = half[1].hs = hs
             half[0].valid = half[1].valid = &valid[0] if n else NULL
-            half[0].shift = half[1].shift = shift if dir_bits else 64
+            half[0].shift = half[1].shift = shift if bits else 64
             half[0].pairs = half[1].pairs = pairs
             half[0].ends = half[1].ends = count
             half[0].r0 = 0
@@ -1146,19 +1175,21 @@ def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
                     break
                 j -= 1
         n_keys = n_valid - len(dups)
-        dirs = PyBytes_FromStringAndSize(NULL, (nb + 1) * 8 if dir_bits else 0)
         forder = PyBytes_FromStringAndSize(NULL, n_keys * 8)
-        dp = <uint64_t*>PyBytes_AS_STRING(dirs)
         fp = <uint64_t*>PyBytes_AS_STRING(forder)
         n_dups = len(dups)
-        with nogil:
-            _fill(valid, pairs, n, n_valid, n_dups, dir_bits, dp, fp, order)
         table = GfiTable.__new__(GfiTable)
         table.rows = rows
-        table.name_ends = name_ends
+        table.n_keys = n_keys
+        table.n_home = home_slots(n_keys)
+        table.slot = <int64_t*>malloc((n_keys + 1) * sizeof(int64_t))
+        if table.slot == NULL:
+            raise MemoryError()
+        with nogil:
+            table.n_slots = _fill(valid, pairs, n, n_valid, n_dups, table.n_home, fp, order,
+                                  table.slot)
         table.pairs = pairs  # the table owns them now
         pairs = NULL
-        table.n_keys = n_keys
     finally:
         free(hashes)
         if <void*>order != <void*>kh:
@@ -1167,124 +1198,127 @@ def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
         free(count2)
         free(pairs)
     dups.sort()
-    return table, dirs, forder, dups
+    return table, forder, dups
 
 
-cdef void _fill(const uint8_t[::1] valid, HashRec* pairs, Py_ssize_t n, Py_ssize_t n_valid,
-                Py_ssize_t n_dups, int dir_bits, uint64_t* dirs, uint64_t* forder,
-                int64_t* keypos) noexcept nogil:
-    """Drop the repeats from ``pairs`` (which then hold the keys in key order), and
-    write the directory and the file order of the keys."""
-    cdef Py_ssize_t i, k = 0, nb, b, j = 0
-    cdef int64_t r
-    cdef int shift = 64 - dir_bits
-    cdef TablePart half[2]
-    nb = (<Py_ssize_t>1) << dir_bits
-    # key number of every kept record; dirs[b + 1] = end of bucket b
-    if dir_bits:
-        for b in range(nb + 1):
-            dirs[b] = 0
-    if n_dups == 0:
-        # no repeats: keys are the pairs as they are; key numbers on two threads
-        half[0].pairs = half[1].pairs = pairs
-        half[0].keypos = half[1].keypos = keypos
-        half[0].k0 = 0
-        half[0].k1 = half[1].k0 = n_valid // 2
-        half[1].k1 = n_valid
-        _run2(_keypos_part, &half[0], &half[1])
-        if dir_bits:
-            for k in range(n_valid):
-                dirs[(pairs[k].h >> shift) + 1] = k + 1
-        k = n_valid
-    else:
-        for i in range(n_valid):
-            r = pairs[i].r
-            if valid[r]:
-                keypos[r] = k
-                pairs[k] = pairs[i]
-                if dir_bits:
-                    dirs[(pairs[k].h >> shift) + 1] = k + 1
-                k += 1
-    if dir_bits:
-        for b in range(1, nb + 1):
-            if dirs[b] < dirs[b - 1]:
-                dirs[b] = dirs[b - 1]
+cdef Py_ssize_t _fill(const uint8_t[::1] valid, HashRec* pairs, Py_ssize_t n,
+                      Py_ssize_t n_valid, Py_ssize_t n_dups, uint64_t n_home,
+                      uint64_t* forder, int64_t* slot_of, int64_t* slot) noexcept nogil:
+    """Drop the repeats from ``pairs`` (which then hold the keys in key order), give
+    every key its slot (``slot[k]``) and write the file order of the keys' slots.
+    ``slot_of`` (one per record) is scratch space.
+    Returns the number of slots (the home slots and any spill past them)."""
+    cdef Py_ssize_t i, k = 0, j = 0
+    cdef int64_t r, pos, nxt = 0
+    for i in range(n_valid):
+        r = pairs[i].r
+        if n_dups and not valid[r]:
+            continue
+        pairs[k] = pairs[i]
+        pos = <int64_t>gfi_home(pairs[k].h, n_home)
+        if pos < nxt:
+            pos = nxt
+        slot_of[r] = pos
+        slot[k] = pos
+        nxt = pos + 1
+        k += 1
     for r in range(n):
         if valid[r]:
-            forder[j] = keypos[r]
+            forder[j] = <uint64_t>slot_of[r]
             j += 1
+    return max(<Py_ssize_t>n_home, <Py_ssize_t>nxt)
 
 
-#: keys (or spans) produced per :meth:`GfiTable.keys` / :meth:`GfiTable.spans` call
+#: slots produced per :meth:`GfiTable.slots` / :meth:`GfiTable.ends` call
 TABLE_CHUNK = 1 << 16
 
 
 cdef class GfiTable:
     """The ``.gfi`` hash table of an index build (from :func:`build_table`), handed
-    out a slice at a time, so the whole table never sits in memory at once.
+    out a slice of slots at a time, so the whole table never sits in memory at once.
 
-    Entries are made from the scan rows of their records, in key (hash) order.
+    Slots are made from the scan rows of their records, in hash order, with
+    empty slots (zeros) between runs.
     """
     cdef const int64_t[:, ::1] rows
-    cdef const int64_t[::1] name_ends
-    cdef HashRec* pairs
+    cdef HashRec* pairs   # (hash, record) of every key, in key order
+    cdef int64_t* slot    # slot of every key
     cdef readonly Py_ssize_t n_keys
+    cdef readonly Py_ssize_t n_home
+    cdef readonly Py_ssize_t n_slots
 
     def __dealloc__(self):
         free(self.pairs)
+        free(self.slot)
+
+    cdef Py_ssize_t _first_key(self, Py_ssize_t lo) noexcept nogil:
+        """First key whose slot is ``>= lo``."""
+        cdef Py_ssize_t a = 0, b = self.n_keys, mid
+        while a < b:
+            mid = (a + b) >> 1
+            if self.slot[mid] < lo:
+                a = mid + 1
+            else:
+                b = mid
+        return a
 
     def _check(self, Py_ssize_t lo, Py_ssize_t hi):
-        if not 0 <= lo <= hi <= self.n_keys:
-            raise IndexError("bad key range")
+        if not 0 <= lo <= hi <= self.n_slots:
+            raise IndexError("bad slot range")
 
-    def keys(self, Py_ssize_t lo, Py_ssize_t hi):
-        """Entries ``lo:hi`` (bytes, 48 per key; layout in genomicframe/fasta/gfi.py)."""
+    def slots(self, Py_ssize_t lo, Py_ssize_t hi):
+        """Slots ``lo:hi`` (bytes, 32 per slot; layout in genomicframe/fasta/gfi.py)."""
         self._check(lo, hi)
         out = PyBytes_FromStringAndSize(NULL, (hi - lo) * sizeof(GfiKey))
         cdef GfiKey* kp = <GfiKey*>PyBytes_AS_STRING(out)
         cdef Py_ssize_t k
-        cdef int64_t r, a
+        cdef int64_t r, s
         with nogil:
-            for k in range(lo, hi):
-                if k + 16 < hi:
+            memset(kp, 0, (hi - lo) * sizeof(GfiKey))
+            k = self._first_key(lo)
+            while k < self.n_keys:
+                s = self.slot[k]
+                if s >= hi:
+                    break
+                if k + 16 < self.n_keys:
                     __builtin_prefetch(&self.rows[self.pairs[k + 16].r, 0])
                 r = self.pairs[k].r
-                a = _start(self.name_ends, r)
-                kp.hash = self.pairs[k].h
-                kp.seq_off = self.rows[r, F_SEQ]
-                kp.length = self.rows[r, F_LEN]
-                kp.name_off = a
-                kp.name_len = <uint32_t>(self.name_ends[r] - a)
-                kp.line_bases = <uint32_t>self.rows[r, F_LINEB]
-                kp.line_width = <uint32_t>self.rows[r, F_LINEW]
-                kp.flags = <uint32_t>self.rows[r, F_FLAGS]
-                kp += 1
+                kp[s - lo].hash = self.pairs[k].h
+                kp[s - lo].seq_off = <uint64_t>self.rows[r, F_SEQ] \
+                    | (<uint64_t>self.rows[r, F_FLAGS] << GFI_OFF_BITS)
+                kp[s - lo].length = <uint64_t>self.rows[r, F_LEN] \
+                    | (<uint64_t>(self.rows[r, F_LINEW] - self.rows[r, F_LINEB]) << GFI_LEN_BITS)
+                kp[s - lo].line_bases = <uint32_t>self.rows[r, F_LINEB]
+                kp[s - lo].hdr_len = <uint32_t>(self.rows[r, F_SEQ] - self.rows[r, F_HDR])
+                k += 1
         return out
 
-    def spans(self, Py_ssize_t lo, Py_ssize_t hi):
-        """Record spans of keys ``lo:hi`` (bytes: offset of the '>' and end, u64 each)."""
+    def ends(self, Py_ssize_t lo, Py_ssize_t hi):
+        """Record ends of slots ``lo:hi`` (bytes, u64 each: the offset past the record's
+        last byte, before the next '>'; 0 for an empty slot)."""
         self._check(lo, hi)
-        out = PyBytes_FromStringAndSize(NULL, (hi - lo) * 16)
-        cdef uint64_t* sp = <uint64_t*>PyBytes_AS_STRING(out)
+        out = PyBytes_FromStringAndSize(NULL, (hi - lo) * 8)
+        cdef uint64_t* ep = <uint64_t*>PyBytes_AS_STRING(out)
         cdef Py_ssize_t k
-        cdef int64_t r
+        cdef int64_t s
         with nogil:
-            for k in range(lo, hi):
-                if k + 16 < hi:
+            memset(ep, 0, (hi - lo) * 8)
+            k = self._first_key(lo)
+            while k < self.n_keys:
+                s = self.slot[k]
+                if s >= hi:
+                    break
+                if k + 16 < self.n_keys:
                     __builtin_prefetch(&self.rows[self.pairs[k + 16].r, 0])
-                r = self.pairs[k].r
-                sp[0] = self.rows[r, F_HDR]
-                sp[1] = self.rows[r, F_END]
-                sp += 2
+                ep[s - lo] = <uint64_t>self.rows[self.pairs[k].r, F_END]
+                k += 1
         return out
 
     def chunks(self, str section):
-        """The ``keys`` or ``spans`` section, TABLE_CHUNK keys at a time."""
-        make = self.keys if section == "keys" else self.spans
-        for lo in range(0, self.n_keys, TABLE_CHUNK):
-            yield make(lo, min(lo + TABLE_CHUNK, self.n_keys))
-
-
+        """The ``slots`` or ``ends`` section, TABLE_CHUNK slots at a time."""
+        make = self.slots if section == "slots" else self.ends
+        for lo in range(0, self.n_slots, TABLE_CHUNK):
+            yield make(lo, min(lo + TABLE_CHUNK, self.n_slots))
 # -- small array helpers (keep numpy out of the index build) --------------------------------
 def starts_of(const int64_t[::1] ends, int64_t first=0):
     """Name starts from name ends (names are contiguous; the first starts at ``first``)."""

@@ -101,7 +101,7 @@ def _payload(blk: memoryview, path, coffset: int) -> memoryview:
     return blk[12 + (blk[10] | (blk[11] << 8)):bsize - 8]
 
 
-def _run_task(fd, path, view, task, need, order, ubeg, uend, want, got, raw):
+def _run_task(fd, path, view, task, need, order, ubeg, uend, want, got, raw_from):
     """Worker: read, inflate and extract one task.
 
     Returns ``(buffer, blocks, partial blocks, inflated bytes, read bytes)``.
@@ -146,17 +146,18 @@ def _run_task(fd, path, view, task, need, order, ubeg, uend, want, got, raw):
         produced += len(data)
         pieces.append(data)
         u0s.append(ub)
-    out = extract(pieces, u0s, order, p0, p1, ubeg, uend, want, got, raw)
+    out = extract(pieces, u0s, order, p0, p1, ubeg, uend, want, got, raw_from)
     return out, len(pieces), partial, produced, c1 - c0
 
 
 def retrieve(fd, path, view, bgzf: bool, ubeg: array, uend: array, want: array, *,
-             threads: int = 1, raw: bool = False, data=None, stats: FetchStats | None = None):
+             threads: int = 1, raw_from: int = -1, data=None,
+             stats: FetchStats | None = None):
     """Fetch many byte ranges; returns ``(bufs, buf_of, starts, lens)`` in request order.
 
     Request ``i`` is ``bufs[buf_of[i]][starts[i]:starts[i] + lens[i]]``: the bases
     (isgraph bytes) of ``[ubeg[i], uend[i])``, at most ``want[i]`` of them, or
-    every byte with ``raw``.  ``data`` is a buffer of the whole uncompressed file
+    every byte for ``i >= raw_from`` (when ``raw_from >= 0``).  ``data`` is a buffer of the whole uncompressed file
     (a mapped plain FASTA); BGZF files are read through ``fd``.
     """
     from .._parsers.fastafetch import argsort_int64, extract, place
@@ -169,7 +170,8 @@ def retrieve(fd, path, view, bgzf: bool, ubeg: array, uend: array, want: array, 
     st.threads = threads
     if not bgzf:
         if m and data is not None and len(data):
-            bufs = [extract([data], array("q", [0]), order, 0, m, ubeg, uend, want, got, raw)]
+            bufs = [extract([data], array("q", [0]), order, 0, m, ubeg, uend, want, got,
+                            raw_from)]
         else:
             bufs = [b""]
         bounds = [(0, m)]
@@ -179,7 +181,7 @@ def retrieve(fd, path, view, bgzf: bool, ubeg: array, uend: array, want: array, 
         st.tasks = len(tasks)
         st.blocks_needed = sum(1 for x in need if x)
         args = (fd, path, view)
-        tail = (need, order, ubeg, uend, want, got, raw)
+        tail = (need, order, ubeg, uend, want, got, raw_from)
         bufs = []
         def run(task):
             return _run_task(*args, task, *tail)

@@ -10,6 +10,7 @@ from array import array
 from ..errors import (InvalidRegionError, MissingIndexError, MissingRecordWarning,
                       NotBgzfError, RecordNotFoundError)
 from . import gfi as _gfi
+from .._parsers.fastafetch import ENTRY_WORDS
 from .fetch import FetchStats, retrieve
 from .index import build_index, gzip_advice, index_paths
 from .regions import parse_range, split_region
@@ -72,6 +73,8 @@ class FastaFile:
         self.compression = comp
         gfi_path = index_paths(self.path)["gfi"]
         source = gfi_path
+        if _gfi.outdated(gfi_path) and build:
+            os.unlink(gfi_path)  # written by an older genomicframe: rebuilt below
         if not os.path.exists(gfi_path):
             if not build:
                 raise MissingIndexError(f"no index; build it with `genomicframe index "
@@ -115,7 +118,7 @@ class FastaFile:
         return int(self._header.n_keys)
 
     def __contains__(self, name) -> bool:
-        return self._lookup([_b(name)])[0][0] >= 0
+        return self._find(name) >= 0
 
     @property
     def n_blocks(self) -> int:
@@ -123,31 +126,104 @@ class FastaFile:
         return int(self._header.n_blocks)
 
     def name(self, i: int) -> str:
-        """Name of the ``i``-th record in file order (the ``i``-th line of the ``.fai``)."""
-        return self._view.name(self._view.file_key(i)).decode("utf-8", "surrogateescape")
+        """Name of the ``i``-th record in file order (the ``i``-th line of the ``.fai``).
+
+        The name is read from the record's header line in the data (the index
+        holds no names).
+        """
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"record {i} out of range ({len(self)} records)")
+        slot = self._view.file_slot(i % len(self))
+        ent = self._view.entries(array("q", [slot]))
+        bufs, buf_of, pos, lens = self._headers(ent, [b""], -1)
+        line = bytes(memoryview(bufs[buf_of[0]])[pos[0]:pos[0] + lens[0]])
+        fields = line[1:].split(None, 1)
+        return fields[0].decode("utf-8", "surrogateescape") if fields else ""
 
     def length(self, name) -> int:
         """Number of bases of record ``name``."""
-        r = self._lookup([_b(name)])[0][0]
+        r = self._find(name)
         if r < 0:
             raise RecordNotFoundError(f"{name!r} is not in {self.path}", missing=[name])
         return self._view.record(r)[1]
 
-    def _lookup(self, names: list):
-        """``(key numbers, entries, n_missing, n_special)`` of names (bytes); see
-        ``GfiView.lookup``."""
-        out = self._view.lookup(names)
+    def _find(self, name) -> int:
+        """Slot of record ``name``, confirmed against its header line, or -1."""
+        key = _b(name)
+        return self._confirm([key], [self._lookup([key])[0][0]])[0]
+
+    def _lookup(self, names: list, confirmed: dict | None = None):
+        """``(slots, entries, n_missing, n_special)`` of names (str or bytes); see
+        ``GfiView.lookup``.  ``confirmed`` maps names (bytes) already checked
+        against the data to their slot (-1: not in the file), which wins."""
+        slots, entries, n_missing, n_special = self._view.lookup(names)
         if len(names) > 256:
             _gfi.release_pages(self._view)
+        if confirmed:
+            changed = False
+            for i, q in enumerate(names):
+                s = confirmed.get(_b(q))
+                if s is not None and s != slots[i]:
+                    n_missing += (s < 0) - (slots[i] < 0)
+                    slots[i] = s
+                    changed = True
+            if changed:
+                entries = self._entries(slots)
+        return slots, entries, n_missing, n_special
+
+    def _entries(self, slots):
+        """Slot copies of ``slots`` (zeros for -1), as ``GfiView.lookup`` gives them."""
+        found = array("q", (s for s in slots if s >= 0))
+        got = memoryview(self._view.entries(found)).cast("q")
+        out = array("q", bytes(8 * ENTRY_WORDS * len(slots)))
+        k = 0
+        for i, s in enumerate(slots):
+            if s >= 0:
+                out[ENTRY_WORDS * i:ENTRY_WORDS * (i + 1)] = array(
+                    "q", got[ENTRY_WORDS * k:ENTRY_WORDS * (k + 1)])
+                k += 1
+        return out.tobytes()
+
+    def _headers(self, entries, names, slack):
+        """Read the header lines of ``entries`` (see ``GfiView.header_ranges``)
+        -> ``(bufs, buf_of, starts, lens)``."""
+        m = len(names)
+        ubeg = array("q", bytes(8 * m))
+        uend = array("q", bytes(8 * m))
+        self._view.header_ranges(entries, names, ubeg, uend, slack)
+        want = array("q", (e - b for b, e in zip(ubeg, uend)))
+        return self._retrieve(ubeg, uend, want, 0, record=False)
+
+    def _confirm(self, names: list, slots) -> list:
+        """Slots of ``names`` checked against the header lines of their records: a
+        candidate slot whose record has another name gives way to the next slot of
+        the same hash (a hash collision), or to -1 when there is none."""
+        out = list(slots)
+        todo = [i for i, s in enumerate(out) if s >= 0]
+        while todo:
+            nm = [names[i] for i in todo]
+            ent = self._view.entries(array("q", (out[i] for i in todo)))
+            bufs, buf_of, pos, lens = self._headers(ent, nm, -1)  # whole header lines
+            bad = self._view.verify(nm, bufs, buf_of, pos, lens)
+            nxt = []
+            for j in bad:
+                i = todo[j]
+                out[i] = self._view.next_slot(out[i])
+                if out[i] >= 0:
+                    nxt.append(i)
+            todo = nxt
         return out
 
     # -- requests --------------------------------------------------------------------------
-    def _resolve(self, requests, missing: str):
-        """Requests -> ``(entries, starts, ends, headers)``, dropping (or refusing) misses.
+    def _resolve(self, requests, missing: str, confirmed: dict | None = None):
+        """Requests -> ``(entries, starts, ends, headers, names)``, dropping (or
+        refusing) misses.
 
-        ``entries`` holds one table entry per kept request (see ``GfiView.lookup``),
+        ``entries`` holds one slot copy per kept request (see ``GfiView.lookup``),
         ``starts``/``ends`` 0-based half-open bounds (-1: to the end), ``headers``
-        the FASTA header of each (the request string, or NAME[:BEG-END]).
+        the FASTA header of each (the request string, or NAME[:BEG-END]) and
+        ``names`` the record name looked up for each (str or bytes), which the
+        caller checks against the data.  ``confirmed``: see :meth:`_lookup`.
         """
         if missing not in _MISSING:
             raise ValueError(f"missing must be one of {_MISSING}, got {missing!r}")
@@ -155,7 +231,7 @@ class FastaFile:
             requests = [requests]
         reqs = list(requests)
         m = len(reqs)
-        fast = self._resolve_names(reqs)
+        fast = self._resolve_names(reqs, confirmed)
         if fast is not None:
             return fast
         keys: list = [None] * m
@@ -176,7 +252,8 @@ class FastaFile:
             else:
                 keys[i] = _b(q)
                 is_str[i] = True
-        recs = self._lookup(keys)[0]
+        recs = self._lookup(keys, confirmed)[0]
+        looked = list(keys)
         # names with ':' found whole: ambiguous when the prefix is a name too (htslib rule)
         second = [i for i in range(m) if is_str[i] and (recs[i] < 0 or b":" in keys[i])]
         if second:
@@ -201,7 +278,7 @@ class FastaFile:
                 alt_keys.append(name.encode("utf-8", "surrogateescape"))
                 alt_idx.append(i)
                 alt_span.append(span if rng is not None else None)
-            alt = self._lookup(alt_keys)[0] if alt_keys else []
+            alt = self._lookup(alt_keys, confirmed)[0] if alt_keys else []
             for i, r, span in zip(alt_idx, alt, alt_span):
                 if r < 0:
                     continue
@@ -212,6 +289,7 @@ class FastaFile:
                         "or {NAME}:BEG-END for a range")
                 recs[i] = r
                 spans[i] = span
+                looked[i] = alt_keys[alt_idx.index(i)]
         miss = [i for i in range(m) if recs[i] < 0]
         if miss:
             labels = [_label(reqs[i]) for i in miss]
@@ -233,6 +311,7 @@ class FastaFile:
         starts = array("q", bytes(8 * n))
         ends = array("q", [-1]) * n
         headers = []
+        names = [looked[i] for i in keep]
         for j, i in enumerate(keep):
             out_recs[j] = recs[i]
             sp = spans[i]
@@ -243,29 +322,64 @@ class FastaFile:
             else:
                 headers.append(keys[i] + b":%d-%d" % (sp[0] + 1, sp[1]) if sp[1] >= 0
                                else keys[i] + b":%d" % (sp[0] + 1))
-        return self._view.entries(out_recs), starts, ends, headers
+        return self._view.entries(out_recs), starts, ends, headers, names
 
-    def _resolve_names(self, reqs):
+    def _resolve_names(self, reqs, confirmed):
         """Fast path of :meth:`_resolve`: plain names, all present, none with ':'."""
         try:
-            keys = [q.encode("utf-8", "surrogateescape") for q in reqs]
-        except AttributeError:  # not all str
+            recs, entries, n_missing, n_special = self._lookup(reqs, confirmed)
+        except TypeError:  # not all str or bytes
             return None
-        recs, entries, n_missing, n_special = self._lookup(keys)
         if n_missing or n_special:
             return None
-        m = len(keys)
-        return entries, array("q", bytes(8 * m)), array("q", [-1]) * m, keys
+        m = len(reqs)
+        return entries, array("q", bytes(8 * m)), array("q", [-1]) * m, reqs, reqs
 
-    def _run(self, entries, starts, ends):
+    def _fetch(self, requests, missing: str):
+        """Resolve and retrieve requests, every record's name checked against its
+        header line -> ``(entries, starts, ends, headers, names, bufs, buf_of, pos,
+        lens)`` (see :meth:`_resolve` and :func:`~genomicframe.fasta.fetch.retrieve`).
+
+        The header lines are read with the bases, from the same blocks.  A
+        candidate record of another name (a hash collision) is replaced by the
+        right one, or dropped as missing, and the batch is resolved again.
+        """
+        confirmed: dict = {}
+        while True:
+            t0 = time.perf_counter()
+            entries, starts, ends, headers, names = self._resolve(requests, missing, confirmed)
+            t1 = time.perf_counter()
+            bufs, buf_of, pos, lens, bad = self._run(entries, starts, ends, names)
+            bad = [i for i in bad if _b(names[i]) not in confirmed]
+            if not bad:
+                break
+            slots = memoryview(entries).cast("q")[0::ENTRY_WORDS]
+            got = self._confirm([_b(names[i]) for i in bad], [slots[i] for i in bad])
+            for i, s in zip(bad, got):
+                confirmed[_b(names[i])] = s
+        self.last_fetch_stats.lookup_seconds = t1 - t0
+        return entries, starts, ends, headers, names, bufs, buf_of, pos, lens
+
+    def _run(self, entries, starts, ends, names):
+        """Retrieve the bases of the requests and their records' header lines
+        -> ``(bufs, buf_of, pos, lens, bad)``: ``bad`` lists the requests whose
+        header line names another record."""
         m = len(starts)
-        ubeg = array("q", bytes(8 * m))
-        uend = array("q", bytes(8 * m))
-        self._view.ranges(entries, starts, ends, ubeg, uend)
+        ubeg = array("q", bytes(16 * m))
+        uend = array("q", bytes(16 * m))
+        ub, ue = memoryview(ubeg), memoryview(uend)
+        self._view.ranges(entries, starts, ends, ub[:m], ue[:m])
+        self._view.header_ranges(entries, names, ub[m:], ue[m:])
         want = array("q", (e - b for b, e in zip(starts, ends)))
-        return self._retrieve(ubeg, uend, want, False)
+        want.extend(e - b for b, e in zip(ub[m:], ue[m:]))
+        bufs, buf_of, pos, lens = self._retrieve(ubeg, uend, want, m)
+        self.last_fetch_stats.requests = m
+        bad = self._view.verify(names, bufs, buf_of, pos, lens, m)
+        return bufs, buf_of[:m], pos[:m], lens[:m], bad
 
-    def _retrieve(self, ubeg, uend, want, raw):
+    def _retrieve(self, ubeg, uend, want, raw_from: int, record: bool = True):
+        """Retrieve byte ranges (those from ``raw_from`` on as they are, the others'
+        bases); ``record`` keeps the statistics in :attr:`last_fetch_stats`."""
         if self._fd is None:
             raise ValueError("I/O operation on a closed FastaFile")
         st = FetchStats()
@@ -275,9 +389,10 @@ class FastaFile:
         if not bgzf:
             data = self._plain_data()
         res = retrieve(self._fd, self.path, self._view, bool(bgzf), ubeg, uend, want,
-                       threads=self.threads, raw=raw, data=data, stats=st)
+                       threads=self.threads, raw_from=raw_from, data=data, stats=st)
         st.seconds = time.perf_counter() - t0
-        self.last_fetch_stats = st
+        if record:
+            self.last_fetch_stats = st
         return res
 
     def _plain_data(self):
@@ -307,11 +422,7 @@ class FastaFile:
             The name is not in the file (a ``KeyError``).
         """
         req = name if start is None and end is None else (name, start, end)
-        t0 = time.perf_counter()
-        recs, starts, ends, _ = self._resolve([req], "raise")
-        t1 = time.perf_counter()
-        bufs, buf_of, pos, lens = self._run(recs, starts, ends)
-        self.last_fetch_stats.lookup_seconds = t1 - t0
+        _, _, _, _, _, bufs, buf_of, pos, lens = self._fetch([req], "raise")
         b = bufs[buf_of[0]]
         return bytes(b[pos[0]:pos[0] + lens[0]]).decode("ascii")
 
@@ -347,12 +458,9 @@ class FastaFile:
             clamped to the record) and ``sequence``, in request order; or, with
             ``out``, the :class:`FetchStats` of the retrieval.
         """
-        t0 = time.perf_counter()
-        recs, starts, ends, headers = self._resolve(requests, missing)
-        t1 = time.perf_counter()
-        bufs, buf_of, pos, lens = self._run(recs, starts, ends)
+        recs, starts, ends, headers, names, bufs, buf_of, pos, lens = \
+            self._fetch(requests, missing)
         st = self.last_fetch_stats
-        st.lookup_seconds = t1 - t0
         if out is not None:
             if line_width is None:
                 widths = self._view.line_bases(recs)
@@ -360,7 +468,7 @@ class FastaFile:
                 widths = array("q", [max(0, int(line_width))]) * len(starts)
             _write_fasta(out, headers, bufs, buf_of, pos, lens, widths)
             return st
-        return _to_table(self._view, recs, starts, ends, bufs, buf_of, pos, lens)
+        return _to_table(names, starts, bufs, buf_of, pos, lens)
 
     def fetch_raw(self, offsets, sizes, *, out=None):
         """Raw uncompressed bytes ``[offset, offset + size)`` for each pair, as ``bgzip -b -s``.
@@ -380,7 +488,7 @@ class FastaFile:
                     f"byte range {o}+{s} is outside the {total:,} uncompressed bytes of "
                     f"{self.path}")
         uend = array("q", (o + s for o, s in zip(offsets, sizes)))
-        bufs, buf_of, pos, lens = self._retrieve(offsets, uend, sizes, True)
+        bufs, buf_of, pos, lens = self._retrieve(offsets, uend, sizes, 0)
         if out is not None:
             from .._parsers.fastafetch import gather
 
@@ -392,11 +500,18 @@ class FastaFile:
 
     def record_spans(self, names, missing: str = "raise"):
         """``(names, offsets, sizes)`` of whole records (the ``.loc`` columns) for names."""
-        entries, _, _, headers = self._resolve([_b(n) for n in names], missing)
-        recs = array("q", memoryview(entries).cast("q")[0::6])  # key numbers (see lookup)
-        ubeg = array("q", bytes(8 * len(recs)))
-        uend = array("q", bytes(8 * len(recs)))
-        self._view.record_spans(recs, ubeg, uend)
+        keys = [_b(n) for n in names]
+        confirmed: dict = {}
+        while True:
+            entries, _, _, headers, looked = self._resolve(keys, missing, confirmed)
+            slots = list(memoryview(entries).cast("q")[0::ENTRY_WORDS])
+            got = self._confirm(looked, slots)
+            if got == slots:
+                break
+            confirmed.update({looked[i]: s for i, s in enumerate(got) if s != slots[i]})
+        ubeg = array("q", bytes(8 * len(slots)))
+        uend = array("q", bytes(8 * len(slots)))
+        self._view.record_spans(entries, ubeg, uend)
         return ([h.decode("utf-8", "surrogateescape") for h in headers], ubeg,
                 array("q", (e - b for b, e in zip(ubeg, uend))))
 
@@ -429,15 +544,19 @@ def _write_fasta(out, headers, bufs, buf_of, pos, lens, widths) -> None:
         out.write(write_fasta(headers[a:b], data, offs[:-1], lens[a:b], widths[a:b]))
 
 
-def _to_table(view, recs, starts, ends, bufs, buf_of, pos, lens):
+def _to_table(names, starts, bufs, buf_of, pos, lens):
     import pyarrow as pa
 
     from .._parsers.fastafetch import gather
 
     m = len(starts)
     data, offsets = gather(bufs, buf_of, pos, lens)
-    keys = memoryview(recs).cast("q")[0::6]  # entries carry their key number (see lookup)
-    names = [view.name(k).decode("utf-8", "surrogateescape") for k in keys]
+    names = [n if isinstance(n, str) else n.decode("utf-8", "surrogateescape") for n in names]
+    try:
+        name_col = pa.array(names, pa.string())
+    except UnicodeEncodeError:  # names that are not UTF-8: U+FFFD for the bad bytes
+        name_col = pa.array([n.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                             for n in names], pa.string())
     if offsets[-1] < 2**31:
         seq = pa.Array.from_buffers(pa.string(), m, [None, pa.py_buffer(array("i", offsets)),
                                                      pa.py_buffer(data)])
@@ -446,7 +565,7 @@ def _to_table(view, recs, starts, ends, bufs, buf_of, pos, lens):
                                                            pa.py_buffer(data)])
     ends_c = array("q", (s + n for s, n in zip(starts, lens)))
     return pa.table({
-        "name": pa.array(names, pa.string()),
+        "name": name_col,
         "start": pa.Array.from_buffers(pa.int64(), m, [None, pa.py_buffer(starts)]),
         "end": pa.Array.from_buffers(pa.int64(), m, [None, pa.py_buffer(ends_c)]),
         "sequence": seq,

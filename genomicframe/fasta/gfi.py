@@ -1,32 +1,42 @@
-"""The ``.gfi`` name index: a memory-mapped, sorted hash table of FASTA record names.
+"""The ``.gfi`` name index: a memory-mapped hash table of FASTA record names.
 
-Resolving a batch of names touches a few pages per name, whatever the number of
-records, and never parses text (the ``.fai`` is written for samtools, not read).
-Everything a fetch needs about a record sits in its hash-table entry, and a
+Resolving a batch of names touches about one cache line per name, whatever the
+number of records, and never parses text (the ``.fai`` is written for samtools,
+not read).  Everything a fetch needs about a record sits in its slot, and a
 batch of queries is resolved in hash order, so the table is read front to back.
 
 Layout (little-endian; every section starts on an 8-byte boundary)::
 
     header   128 bytes, see HEADER below
-    keys     n_keys entries of 48 bytes, ascending by hash:
-               hash u64, seq_off u64, length u64, name_off u64,
-               name_len u32, line_bases u32, line_width u32, flags u32
-    dir      (2**dir_bits + 1) x u64: entries whose hash has top bits b are
-             keys[dir[b]:dir[b+1]]   (empty when dir_bits == 0)
-    blob     the names, in file order (entry k's name is blob[name_off:name_off+name_len])
-    spans    n_keys x (hdr_off u64, rec_end u64): the record's bytes from its '>'
-             to the next record (the .loc columns)
-    forder   n_keys x u64: key numbers of the records in file order
+    slots    n_slots slots of 32 bytes, in hash order with empty slots between:
+               hash u64          name hash; 0 marks an empty slot
+               seq_off u64       bits 0-55 offset of the first base, bits 56-63 flags
+               length u64        bits 0-47 bases, bits 48-63 line width - line bases
+               line_bases u32
+               hdr_len u32       bytes from the '>' to the first base
+    ends     n_slots x u64: offset just past each record (the next '>' or the end
+             of the data; 0 for an empty slot)
+    forder   n_keys x u64: the slots of the records in file order
     blocks   (n_blocks + 1) x u64 compressed offsets, then (n_blocks + 1) x u64
              uncompressed offsets of the BGZF blocks that hold data; the last entry
              of each is the end (0 blocks for an uncompressed file)
 
-``seq_off`` is the uncompressed offset of the first base, ``line_bases`` and
-``line_width`` are the ``.fai`` LINEBASES/LINEWIDTH, ``flags`` bit 1 marks
-sequence lines holding non-base bytes (spaces...).  The hash is FNV-1a 64
-followed by a 64-bit mixing finaliser; a lookup compares the name bytes too,
-so hash collisions cannot return a wrong record.  Only records in the ``.fai``
-are keys: a repeated name keeps its first record, header-only records are left
+The hash (``genomicframe/_parsers/_namehash.pxd``, 0 mapped to 1) of a key
+decides its home slot, ``hash * n_home >> 64``: the keys in hash order fill
+the first free slot from their home on, so a lookup reads from the home slot
+forward, past smaller hashes, until it meets its hash, a larger one or an
+empty slot.  With ``n_home = 1.25 n_keys`` a key sits two slots past its home
+on average.  ``n_slots`` is ``n_home`` plus the keys that spill past the last
+home slot.  The offset of the ``>`` is ``seq_off - hdr_len``; ``line_bases``
+and line width are the ``.fai`` LINEBASES/LINEWIDTH; flag bit 1 marks sequence
+lines holding non-base bytes (spaces...).
+
+The index holds no names: a hash match is a candidate, and the name is
+checked against the record's header line, which a fetch reads from the data
+with the record's bases (it is usually in a block inflated anyway).  A
+mismatch (a 64-bit hash collision) tries the next slot of the same hash, if
+any, so a wrong record is never returned.  Only records in the ``.fai`` are
+keys: a repeated name keeps its first record, header-only records are left
 out, as samtools does.  The header records the data file's size and
 modification time, so a stale index is refused.
 """
@@ -39,18 +49,17 @@ import struct
 from ..errors import FormatError, StaleIndexError
 
 MAGIC = b"GFFASTA\x00"
-VERSION = 2
-#: magic, version, key_size, n_records (records scanned), n_keys, dir_bits, flags,
-#: data_size, file_size, file_mtime_ns, n_blocks, then the offsets of keys, dir,
-#: blob, spans, forder, blocks, and the blob size
-HEADER = struct.Struct("<8sIIQQIIQQqQ7Q")
+VERSION = 3
+#: magic, version, slot size, n_records (records scanned), n_keys, n_home, n_slots,
+#: flags, data_size, file_size, file_mtime_ns, n_blocks, then the offsets of the
+#: slots, ends, forder and blocks sections, and 8 reserved bytes
+HEADER = struct.Struct("<8sIIQQQQQQQqQ4QQ")
 assert HEADER.size == 128
 FLAG_BGZF = 1
-KEY_SIZE = 48
-#: numpy dtype of one key entry
-KEY_FIELDS = [("hash", "<u8"), ("seq_off", "<u8"), ("length", "<u8"), ("name_off", "<u8"),
-              ("name_len", "<u4"), ("line_bases", "<u4"), ("line_width", "<u4"),
-              ("flags", "<u4")]
+KEY_SIZE = 32
+#: numpy dtype of one slot
+KEY_FIELDS = [("hash", "<u8"), ("seq_off", "<u8"), ("length", "<u8"),
+              ("line_bases", "<u4"), ("hdr_len", "<u4")]
 
 
 class Chunked:
@@ -83,8 +92,8 @@ def _align(n: int) -> int:
 class GfiHeader:
     """The decoded header of a ``.gfi`` file."""
 
-    __slots__ = ("version", "key_size", "n_records", "n_keys", "dir_bits", "flags",
-                 "data_size", "file_size", "file_mtime_ns", "n_blocks", "offsets", "blob_size")
+    __slots__ = ("version", "key_size", "n_records", "n_keys", "n_home", "n_slots", "flags",
+                 "data_size", "file_size", "file_mtime_ns", "n_blocks", "offsets")
 
     def __init__(self, raw: bytes, path) -> None:
         if len(raw) < HEADER.size:
@@ -94,58 +103,39 @@ class GfiHeader:
         if f[0] != MAGIC:
             raise FormatError("not a genomicframe .gfi index (bad magic); rebuild it with "
                               "`genomicframe index`", path=path)
-        (_, self.version, self.key_size, self.n_records, self.n_keys, self.dir_bits,
-         self.flags, self.data_size, self.file_size, self.file_mtime_ns, self.n_blocks) = f[:11]
-        self.offsets = f[11:17]
-        self.blob_size = f[17]
+        (_, self.version, self.key_size, self.n_records, self.n_keys, self.n_home,
+         self.n_slots, self.flags, self.data_size, self.file_size, self.file_mtime_ns,
+         self.n_blocks) = f[:12]
+        self.offsets = f[12:16]
         if self.version != VERSION:
             raise FormatError(f".gfi index version {self.version} is not supported (this "
                               f"genomicframe reads version {VERSION}); rebuild it with "
                               "`genomicframe index`", path=path)
-        if self.key_size != KEY_SIZE or self.dir_bits > 40:
+        if (self.key_size != KEY_SIZE or self.n_keys > self.n_home or self.n_home > self.n_slots
+                or self.n_slots > self.n_home + self.n_keys):
             raise FormatError(".gfi header is damaged; rebuild it with `genomicframe index`",
                               path=path)
 
     def section_ends(self):
         """Expected end of every section, for bounds checking."""
         o = self.offsets
-        nd = (1 << self.dir_bits) + 1 if self.dir_bits else 0
-        return [o[0] + KEY_SIZE * self.n_keys, o[1] + 8 * nd, o[2] + self.blob_size,
-                o[3] + 16 * self.n_keys, o[4] + 8 * self.n_keys, o[5] + 16 * (self.n_blocks + 1)]
+        return [o[0] + KEY_SIZE * self.n_slots, o[1] + 8 * self.n_slots, o[2] + 8 * self.n_keys,
+                o[3] + 16 * (self.n_blocks + 1)]
 
 
-def dir_bits_for(n_keys: int) -> int:
-    """Directory size: about 8 names per bucket, at most 2**26 buckets."""
-    bits = 0
-    while (8 << bits) < n_keys and bits < 26:
-        bits += 1
-    return bits
-
-
-def encode(*, keys, dirs, dir_bits, blob, spans, forder, coff, uoff, n_records, data_size,
-           file_size, file_mtime_ns, bgzf: bool, blob_len: int | None = None):
+def encode(*, slots, ends, n_keys, n_home, n_slots, forder, coff, uoff, n_records, data_size,
+           file_size, file_mtime_ns, bgzf: bool):
     """Return ``(header, parts)``: the ``.gfi`` is ``header`` followed by ``parts``.
 
-    ``keys``, ``dirs``, ``spans`` and ``forder`` are the encoded sections (bytes,
-    or :class:`Chunked`, from ``genomicframe._parsers.fastaidx.build_table``);
-    write ``parts`` with :func:`iter_parts`.  The names blob comes
-    first after the header; when ``blob`` is ``None`` the caller has already
-    written ``blob_len`` bytes of it there (streamed during the scan), and
-    ``parts`` starts with the padding that follows it.
+    ``slots``, ``ends`` and ``forder`` are the encoded sections (bytes, or
+    :class:`Chunked`, from ``genomicframe._parsers.fastaidx.build_table``);
+    write ``parts`` with :func:`iter_parts`.
     """
     from array import array
 
     parts = []
     pos = HEADER.size
-    if blob is not None:
-        parts.append(memoryview(blob).cast("B"))
-        blob_len = len(blob)
-    pos += blob_len
-    pad = _align(pos) - pos
-    if pad:
-        parts.append(b"\x00" * pad)
-        pos += pad
-    offsets = {"blob": HEADER.size}
+    offsets = {}
 
     def add(name, buf):
         nonlocal pos
@@ -159,17 +149,16 @@ def encode(*, keys, dirs, dir_bits, blob, spans, forder, coff, uoff, n_records, 
             parts.append(b"\x00" * pad)
             pos += pad
 
-    add("keys", keys)
-    add("dir", dirs)
-    add("spans", spans)
+    add("slots", slots)
+    add("ends", ends)
     add("forder", forder)
     blocks = array("q", coff)
     blocks.extend(uoff)
     add("blocks", blocks)
-    header = HEADER.pack(MAGIC, VERSION, KEY_SIZE, n_records, len(keys) // KEY_SIZE, dir_bits,
+    header = HEADER.pack(MAGIC, VERSION, KEY_SIZE, n_records, n_keys, n_home, n_slots,
                          FLAG_BGZF if bgzf else 0, data_size, file_size, file_mtime_ns,
-                         len(coff) - 1, offsets["keys"], offsets["dir"], offsets["blob"],
-                         offsets["spans"], offsets["forder"], offsets["blocks"], blob_len)
+                         len(coff) - 1, offsets["slots"], offsets["ends"], offsets["forder"],
+                         offsets["blocks"], 0)
     return header, parts
 
 
@@ -184,6 +173,17 @@ def write(path, parts) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def outdated(path) -> bool:
+    """Whether ``path`` is a ``.gfi`` written by another version of the format."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+    except OSError:
+        return False
+    return (len(head) == 12 and head[:8] == MAGIC
+            and struct.unpack_from("<I", head, 8)[0] != VERSION)
 
 
 def open_view(source, data_path, *, check: bool = True):
@@ -224,7 +224,7 @@ def open_view(source, data_path, *, check: bool = True):
                 raise StaleIndexError(
                     f"index is older than its data file {os.fspath(data_path)}: rebuild it "
                     f"with `genomicframe index {os.fspath(data_path)}`", path=path)
-    view = GfiView(buf, hdr.n_keys, hdr.dir_bits, hdr.n_blocks, *hdr.offsets)
+    view = GfiView(buf, hdr.n_keys, hdr.n_home, hdr.n_slots, hdr.n_blocks, *hdr.offsets)
     mapping = getattr(buf, "obj", None)
     view.mapped = isinstance(mapping, mmap.mmap)
     view.owner = mapping if view.mapped else None

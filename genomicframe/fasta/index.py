@@ -170,7 +170,7 @@ def _scan(path, threads, on_chunk):
 
 
 class _Collector:
-    """Streams .fai/.loc lines and the .gfi names while the scan runs.
+    """Streams .fai/.loc lines while the scan runs, and hashes the names.
 
     Each batch of finished records is hashed (for the .gfi table) and formatted
     as .fai/.loc text straight from the scanner's buffers, GIL released, before
@@ -180,17 +180,14 @@ class _Collector:
     in the (rare) case there are any.
     """
 
-    def __init__(self, fai_fh, loc_fh, gfi_fh):
+    def __init__(self, fai_fh, loc_fh):
         self.fai_fh = fai_fh
         self.loc_fh = loc_fh
-        self.gfi_fh = gfi_fh  # the names blob goes right after the .gfi header
         self.blob_len = 0
         self.hashes = array("Q")  # name hash of every record
         self._pending = []
         self._pool = None
-        if gfi_fh is not None:
-            gfi_fh.write(b"\x00" * _gfi.HEADER.size)
-        if fai_fh is not None or gfi_fh is not None:
+        if fai_fh is not None:
             from concurrent.futures import ThreadPoolExecutor
 
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="gf-index-writer")
@@ -206,27 +203,19 @@ class _Collector:
         self.hashes.extend(K.hash_names(names, ends, first))
         if self._pool is None:
             return
-        fai = loc = None
-        if self.fai_fh is not None or self.loc_fh is not None:
-            st, en = K.rebased_names(ends, first)
-            sel = K.valid_rows(rows)
-            if self.fai_fh is not None:
-                fai = K.format_index(names, st, en, rows, sel, 0)
-            if self.loc_fh is not None:
-                loc = K.format_index(names, st, en, rows, sel, 1)
-        # the names are copied (the next block may move the scanner's buffer): a copy
-        # costs this thread less than writing them
-        blob = bytes(names) if self.gfi_fh is not None else None
+        loc = None
+        st, en = K.rebased_names(ends, first)
+        sel = K.valid_rows(rows)
+        fai = K.format_index(names, st, en, rows, sel, 0)
+        if self.loc_fh is not None:
+            loc = K.format_index(names, st, en, rows, sel, 1)
         # batches are submitted in file order to this single thread
-        self._pending.append(self._pool.submit(self._write, fai, loc, blob))
+        self._pending.append(self._pool.submit(self._write, fai, loc))
 
-    def _write(self, fai, loc, blob):
-        if fai is not None:
-            self.fai_fh.write(fai)
+    def _write(self, fai, loc):
+        self.fai_fh.write(fai)
         if loc is not None:
             self.loc_fh.write(loc)
-        if blob is not None:
-            self.gfi_fh.write(blob)
 
     def finish(self) -> None:
         """Wait for the writer (re-raising its errors)."""
@@ -297,11 +286,10 @@ def build_index(path, *, threads: int | None = None, loc: bool = False, write: b
     tmp = {k: f"{v}.tmp{os.getpid()}" for k, v in paths.items()}
     fai_fh = open(tmp["fai"], "wb") if write else None
     loc_fh = open(tmp["loc"], "wb") if write and loc else None
-    gfi_fh = open(tmp["gfi"], "wb") if write else None
     old = [paths[k] for k in ("fai", "gzi", "gfi", "loc") if k != "loc" or loc]
     discard = _discard_old(old) if write else None
     try:
-        sink = _Collector(fai_fh, loc_fh, gfi_fh)
+        sink = _Collector(fai_fh, loc_fh)
         try:
             scanner, compression, coffs, usizes, data_size = _scan(path, threads, sink)
             # the writer may still be writing the last texts: _finish waits for it
@@ -310,7 +298,7 @@ def build_index(path, *, threads: int | None = None, loc: bool = False, write: b
         finally:
             sink.finish()
     finally:
-        for fh in (fai_fh, loc_fh, gfi_fh):
+        for fh in (fai_fh, loc_fh):
             if fh is not None:
                 fh.close()
         for t in tmp.values():
@@ -371,12 +359,14 @@ def _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, writ
             f"{path}: {len(dropped)} header(s) without a sequence line are not indexed, as "
             f"samtools faidx does: {shown}{more}"), stacklevel=3)
 
-    dir_bits = _gfi.dir_bits_for(n_valid)
-    # the writer's last texts and names are freed before the table is made (peak memory)
+    # the writer's last texts are freed before the table is made (peak memory)
     sink.finish()
-    table, dirs, forder, dups = K.build_table(
-        rows, blob, name_end, valid, dir_bits,
-        sink.hashes if len(sink.hashes) == n else None)  # the hashes are overwritten
+    try:
+        table, forder, dups = K.build_table(
+            rows, blob, name_end, valid,
+            sink.hashes if len(sink.hashes) == n else None)  # the hashes are overwritten
+    except ValueError as exc:
+        raise FastaFormatError(str(exc), path=path) from None
     sink.hashes = None
     if dups:
         shown = ", ".join(f"'{name_of(r)}' (line {rows[r, 6]})" for r in dups[:5])
@@ -389,9 +379,9 @@ def _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, writ
             f"{path}: {msg}; only the first record of each name is indexed, as samtools "
             "faidx does"), stacklevel=3)
     n_keys = table.n_keys
-    # the entries and spans are made a slice at a time as they are written
-    keys = _gfi.Chunked(n_keys * _gfi.KEY_SIZE, table.chunks("keys"))
-    spans = _gfi.Chunked(n_keys * 16, table.chunks("spans"))
+    # the slots and ends are made a slice at a time as they are written
+    slots = _gfi.Chunked(table.n_slots * _gfi.KEY_SIZE, table.chunks("slots"))
+    ends = _gfi.Chunked(table.n_slots * 8, table.chunks("ends"))
 
     if compression == "bgzf":
         uoff = array("q", accumulate(usizes, initial=0))
@@ -401,13 +391,12 @@ def _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, writ
         coff_s = array("q", [0])
         uoff = array("q", [data_size])
     header, gfi_parts = _gfi.encode(
-        keys=keys, dirs=dirs, dir_bits=dir_bits, blob=None, spans=spans,
+        slots=slots, ends=ends, n_keys=n_keys, n_home=table.n_home, n_slots=table.n_slots,
         forder=forder, coff=coff_s, uoff=uoff, n_records=n, data_size=data_size,
-        file_size=st.st_size, file_mtime_ns=st.st_mtime_ns, bgzf=compression == "bgzf",
-        blob_len=sink.blob_len)
+        file_size=st.st_size, file_mtime_ns=st.st_mtime_ns, bgzf=compression == "bgzf")
     written = []
     if not write:
-        return IndexResult(header + bytes(blob) + b"".join(_gfi.iter_parts(gfi_parts)), n_keys,
+        return IndexResult(header + b"".join(_gfi.iter_parts(gfi_parts)), n_keys,
                            len(coffs), data_size, written)
     if dups:  # the streamed text listed repeated names: write it again without them
         selected = K.valid_rows(rows, valid)
@@ -429,12 +418,10 @@ def _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, writ
         sink.loc_fh.close()
         os.replace(tmp["loc"], paths["loc"])
         written.append(paths["loc"])
-    fh = sink.gfi_fh
-    fh.flush()  # the names, streamed during the scan
-    _write_sections(fh.fileno(), _gfi.HEADER.size + sink.blob_len, gfi_parts, table,
-                    {id(keys): "keys", id(spans): "spans"})
-    os.pwrite(fh.fileno(), header, 0)
-    fh.close()
+    with open(tmp["gfi"], "wb") as fh:
+        _write_sections(fh.fileno(), _gfi.HEADER.size, gfi_parts, table,
+                        {id(slots): "slots", id(ends): "ends"})
+        os.pwrite(fh.fileno(), header, 0)
     os.replace(tmp["gfi"], paths["gfi"])  # last: its mtime marks a complete index
     written.append(paths["gfi"])
     return IndexResult(paths["gfi"], n_keys, len(coffs), data_size, written)
@@ -452,7 +439,7 @@ def _write_sections(fd, pos, parts, table, chunked) -> None:
     """Write the ``.gfi`` sections (``parts`` of :func:`genomicframe.fasta.gfi.encode`)
     from file offset ``pos`` on, on two threads.
 
-    The entries and spans (``chunked`` maps their parts to ``"keys"``/``"spans"``)
+    The slots and ends (``chunked`` maps their parts to ``"slots"``/``"ends"``)
     are made from the hash table a slice at a time (GIL released) and written
     where they belong; a helper thread takes slices from the front of the list,
     this thread from the back, so both finish together.
@@ -468,9 +455,10 @@ def _write_sections(fd, pos, parts, table, chunked) -> None:
         if kind is None:
             jobs.append((pos, part, None, 0, 0))
         else:
-            width = len(part) // table.n_keys if table.n_keys else 0
-            for lo in range(0, table.n_keys, TABLE_CHUNK):
-                jobs.append((pos + lo * width, None, kind, lo, min(lo + TABLE_CHUNK, table.n_keys)))
+            width = len(part) // table.n_slots if table.n_slots else 0
+            for lo in range(0, table.n_slots, TABLE_CHUNK):
+                jobs.append((pos + lo * width, None, kind, lo,
+                             min(lo + TABLE_CHUNK, table.n_slots)))
         pos += len(part)
     errors = []
 
@@ -482,7 +470,7 @@ def _write_sections(fd, pos, parts, table, chunked) -> None:
                 except IndexError:
                     return
                 if kind is not None:
-                    buf = table.keys(lo, hi) if kind == "keys" else table.spans(lo, hi)
+                    buf = table.slots(lo, hi) if kind == "slots" else table.ends(lo, hi)
                 _pwrite_all(fd, buf, off)
         except BaseException as exc:  # re-raised by the caller
             jobs.clear()
