@@ -132,13 +132,18 @@ class NameLookup:
 
     def setup(self, path, names):
         self.fa = gf.FastaFile(path)
-        self.keys = [n.encode() for n in _names(path, names)]
+        self.text = _names(path, names)
+        self.keys = [n.encode() for n in self.text]
 
     def teardown(self, path, names):
         self.fa.close()
 
     def time_lookup(self, path, names):
         self.fa._view.lookup(self.keys)
+
+    def time_lookup_str(self, path, names):
+        # names as str, as fetch_many and the CLI pass them (no encoding step)
+        self.fa._view.lookup(self.text)
 
     def time_open_and_lookup(self, path, names):
         with gf.FastaFile(path) as fa:
