@@ -65,12 +65,20 @@ cdef const char* _utf8(object s, Py_ssize_t* size, list keep) except NULL:
     return PyBytes_AS_STRING(b)
 
 
+cdef const char* _text(object item, Py_ssize_t* size, list keep) except NULL:
+    """Bytes and length of a name or header given as ``bytes`` or ``str`` (see
+    :func:`_utf8`); anything else is a TypeError."""
+    if isinstance(item, bytes):
+        size[0] = PyBytes_GET_SIZE(item)
+        return PyBytes_AS_STRING(item)
+    if isinstance(item, str):
+        return _utf8(item, size, keep)
+    raise TypeError(f"a record name must be str or bytes, not {type(item).__name__}")
+
+
 cdef Py_ssize_t _name_len(object item) except -1:
     cdef Py_ssize_t sz
-    cdef list keep = []
-    if isinstance(item, bytes):
-        return PyBytes_GET_SIZE(item)
-    _utf8(item, &sz, keep)
+    _text(item, &sz, [])
     return sz
 
 
@@ -369,9 +377,8 @@ cdef class GfiView:
         entries = PyBytes_FromStringAndSize(NULL, m * sizeof(Key))
         cdef Key* ent = <Key*>PyBytes_AS_STRING(entries)
         cdef int64_t kk
-        cdef Py_ssize_t n_missing = 0, n_special = 0, sz
+        cdef Py_ssize_t n_missing = 0, n_special = 0
         cdef bint cold
-        cdef object item
         cdef list keep = []
         cdef HashIdx* q = <HashIdx*>malloc((m + 1) * sizeof(HashIdx))
         cdef const char** ptr = <const char**>malloc((m + 1) * sizeof(char*))
@@ -384,16 +391,7 @@ cdef class GfiView:
             raise MemoryError()
         try:
             for i in range(m):
-                item = <object>PyList_GET_ITEM(names, i)
-                if isinstance(item, bytes):
-                    ptr[i] = PyBytes_AS_STRING(item)
-                    ln[i] = PyBytes_GET_SIZE(item)
-                elif isinstance(item, str):
-                    ptr[i] = _utf8(item, &sz, keep)
-                    ln[i] = sz
-                else:
-                    raise TypeError(f"a record name must be str or bytes, not "
-                                    f"{type(item).__name__}")
+                ptr[i] = _text(<object>PyList_GET_ITEM(names, i), &ln[i], keep)
                 if ln[i] and (memchr(ptr[i], 58, ln[i]) != NULL or memchr(ptr[i], 123, ln[i]) != NULL):
                     n_special += 1
             with nogil:
@@ -545,20 +543,13 @@ cdef class GfiView:
         A header line names its record by the first run of non-space bytes after
         the ``>`` (spaces before it are skipped), as the index build reads it.
         """
-        cdef Py_ssize_t i, m = PyList_GET_SIZE(names), n, j, k, sz
+        cdef Py_ssize_t i, m = PyList_GET_SIZE(names), n, j, k
         cdef const uint8_t* p
         cdef const char* nm
-        cdef object item
         cdef list keep = []
         bad = []
         for i in range(m):
-            item = <object>PyList_GET_ITEM(names, i)
-            if isinstance(item, bytes):
-                nm = PyBytes_AS_STRING(item)
-                n = PyBytes_GET_SIZE(item)
-            else:
-                nm = _utf8(item, &sz, keep)
-                n = sz
+            nm = _text(<object>PyList_GET_ITEM(names, i), &n, keep)
             k = lens[first + i]
             p = <const uint8_t*>PyBytes_AS_STRING(<object>PyList_GET_ITEM(bufs, buf_of[first + i])) \
                 + starts[first + i]
@@ -765,14 +756,7 @@ def write_fasta(list headers, const uint8_t[::1] seq, const int64_t[::1] starts,
         raise MemoryError()
     try:
         for i in range(m):
-            h = <object>PyList_GET_ITEM(headers, i)
-            if isinstance(h, bytes):
-                hp[i] = PyBytes_AS_STRING(h)
-                hl[i] = PyBytes_GET_SIZE(h)
-            elif isinstance(h, str):
-                hp[i] = _utf8(h, &hl[i], keep)
-            else:
-                raise TypeError("headers must be str or bytes")
+            hp[i] = _text(<object>PyList_GET_ITEM(headers, i), &hl[i], keep)
             n = lens[i]
             if n < 0 or starts[i] < 0 or starts[i] + n > seq.shape[0]:
                 raise ValueError("sequence span outside the buffer")

@@ -1266,23 +1266,26 @@ cdef class GfiTable:
         if not 0 <= lo <= hi <= self.n_slots:
             raise IndexError("bad slot range")
 
-    def slots(self, Py_ssize_t lo, Py_ssize_t hi):
-        """Slots ``lo:hi`` (bytes, 32 per slot; layout in genomicframe/fasta/gfi.py)."""
-        self._check(lo, hi)
-        out = PyBytes_FromStringAndSize(NULL, (hi - lo) * sizeof(GfiKey))
-        cdef GfiKey* kp = <GfiKey*>PyBytes_AS_STRING(out)
-        cdef Py_ssize_t k
+    cdef void _fill(self, Py_ssize_t lo, Py_ssize_t hi, GfiKey* kp,
+                    uint64_t* ep) noexcept nogil:
+        """Fill slots ``lo:hi`` into ``kp`` or their record ends into ``ep`` (whichever
+        is not NULL; zeros for empty slots)."""
+        cdef Py_ssize_t k = self._first_key(lo)
         cdef int64_t r, s
-        with nogil:
+        if kp != NULL:
             memset(kp, 0, (hi - lo) * sizeof(GfiKey))
-            k = self._first_key(lo)
-            while k < self.n_keys:
-                s = self.slot[k]
-                if s >= hi:
-                    break
-                if k + 16 < self.n_keys:
-                    __builtin_prefetch(&self.rows[self.pairs[k + 16].r, 0])
-                r = self.pairs[k].r
+        else:
+            memset(ep, 0, (hi - lo) * 8)
+        while k < self.n_keys:
+            s = self.slot[k]
+            if s >= hi:
+                break
+            if k + 16 < self.n_keys:
+                __builtin_prefetch(&self.rows[self.pairs[k + 16].r, 0])
+            r = self.pairs[k].r
+            if kp == NULL:
+                ep[s - lo] = <uint64_t>self.rows[r, F_END]
+            else:
                 kp[s - lo].hash = self.pairs[k].h
                 kp[s - lo].seq_off = <uint64_t>self.rows[r, F_SEQ] \
                     | (<uint64_t>self.rows[r, F_FLAGS] << GFI_OFF_BITS)
@@ -1290,7 +1293,15 @@ cdef class GfiTable:
                     | (<uint64_t>(self.rows[r, F_LINEW] - self.rows[r, F_LINEB]) << GFI_LEN_BITS)
                 kp[s - lo].line_bases = <uint32_t>self.rows[r, F_LINEB]
                 kp[s - lo].hdr_len = <uint32_t>(self.rows[r, F_SEQ] - self.rows[r, F_HDR])
-                k += 1
+            k += 1
+
+    def slots(self, Py_ssize_t lo, Py_ssize_t hi):
+        """Slots ``lo:hi`` (bytes, 32 per slot; layout in genomicframe/fasta/gfi.py)."""
+        self._check(lo, hi)
+        out = PyBytes_FromStringAndSize(NULL, (hi - lo) * sizeof(GfiKey))
+        cdef GfiKey* kp = <GfiKey*>PyBytes_AS_STRING(out)
+        with nogil:
+            self._fill(lo, hi, kp, NULL)
         return out
 
     def ends(self, Py_ssize_t lo, Py_ssize_t hi):
@@ -1299,19 +1310,8 @@ cdef class GfiTable:
         self._check(lo, hi)
         out = PyBytes_FromStringAndSize(NULL, (hi - lo) * 8)
         cdef uint64_t* ep = <uint64_t*>PyBytes_AS_STRING(out)
-        cdef Py_ssize_t k
-        cdef int64_t s
         with nogil:
-            memset(ep, 0, (hi - lo) * 8)
-            k = self._first_key(lo)
-            while k < self.n_keys:
-                s = self.slot[k]
-                if s >= hi:
-                    break
-                if k + 16 < self.n_keys:
-                    __builtin_prefetch(&self.rows[self.pairs[k + 16].r, 0])
-                ep[s - lo] = <uint64_t>self.rows[self.pairs[k].r, F_END]
-                k += 1
+            self._fill(lo, hi, NULL, ep)
         return out
 
     def chunks(self, str section):
