@@ -204,3 +204,34 @@ def test_lookup_takes_str_and_bytes_and_surrogates(tmp_path):
         assert tab.column("name").to_pylist() == ["s\ufffd\ufffd_1", "plain"]
         with pytest.raises(TypeError):
             fa._lookup([3])
+
+
+def test_older_index_that_cannot_be_replaced_is_built_in_memory(tmp_path, monkeypatch):
+    import os
+
+    import genomicframe.fasta.file as F
+
+    names, data = _fasta(30)
+    path = _write(tmp_path, data, True)
+    gfi = str(path) + ".gfi"
+    raw = bytearray(open(gfi, "rb").read())
+    struct.pack_into("<I", raw, 8, 2)
+    open(gfi, "wb").write(raw)
+    real_build = F.build_index
+
+    def read_only(p, **kw):
+        if kw.get("write", True):
+            raise PermissionError(f"{p}: read-only folder")
+        return real_build(p, **kw)
+
+    def no_unlink(p, *a, **kw):
+        raise PermissionError(f"{p}: read-only folder")
+
+    monkeypatch.setattr(F, "build_index", read_only)
+    monkeypatch.setattr(os, "unlink", no_unlink)
+    with pytest.warns(UserWarning, match="in memory"):
+        fa = gf.FastaFile(path)
+    monkeypatch.undo()
+    with fa:
+        assert fa.fetch(names[2]) == pysam.FastaFile(str(path)).fetch(names[2])
+    assert G.outdated(gfi)  # left as it was

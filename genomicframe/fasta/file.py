@@ -73,9 +73,14 @@ class FastaFile:
         self.compression = comp
         gfi_path = index_paths(self.path)["gfi"]
         source = gfi_path
-        if _gfi.outdated(gfi_path) and build:
-            os.unlink(gfi_path)  # written by an older genomicframe: rebuilt below
-        if not os.path.exists(gfi_path):
+        # an index written by another version of genomicframe is rebuilt
+        old_format = build and _gfi.outdated(gfi_path)
+        if old_format:
+            try:
+                os.unlink(gfi_path)
+            except OSError:
+                pass  # cannot be replaced: the index is built in memory below
+        if old_format or not os.path.exists(gfi_path):
             if not build:
                 raise MissingIndexError(f"no index; build it with `genomicframe index "
                                         f"{self.path}`", path=gfi_path)
