@@ -515,12 +515,13 @@ cdef class GfiView:
                     uend[i] = so + ((t - 1) // lb) * lw + (t - 1) % lb + 1
 
     def header_ranges(self, const uint8_t[::1] entries, list names, int64_t[::1] ubeg,
-                      int64_t[::1] uend, Py_ssize_t slack=HEADER_SLACK_):
+                      int64_t[::1] uend, int64_t[::1] size, Py_ssize_t slack=HEADER_SLACK_):
         """Byte ranges of the header lines to check ``names`` against (see :meth:`verify`).
 
         Range ``i`` starts at the ``>`` of entry ``i``'s record and holds its
         header line, at most ``len(names[i]) + slack`` bytes of it (the name may
-        follow spaces); ``slack < 0`` takes whole lines.
+        follow spaces); ``slack < 0`` takes whole lines.  ``size[i]`` receives
+        the range's length.
         """
         cdef Py_ssize_t i, m = PyList_GET_SIZE(names)
         cdef const Key* ent = <const Key*>&entries[0] if entries.shape[0] else NULL
@@ -534,6 +535,7 @@ cdef class GfiView:
                 h = n + slack
             ubeg[i] = gfi_hdr_off(ent + i)
             uend[i] = ubeg[i] + h
+            size[i] = h
 
     def verify(self, list names, list bufs, const int64_t[::1] buf_of,
                const int64_t[::1] starts, const int64_t[::1] lens, Py_ssize_t first=0):

@@ -195,8 +195,8 @@ class FastaFile:
         m = len(names)
         ubeg = array("q", bytes(8 * m))
         uend = array("q", bytes(8 * m))
-        self._view.header_ranges(entries, names, ubeg, uend, slack)
-        want = array("q", (e - b for b, e in zip(ubeg, uend)))
+        want = array("q", bytes(8 * m))
+        self._view.header_ranges(entries, names, ubeg, uend, want, slack)
         return self._retrieve(ubeg, uend, want, 0, record=False)
 
     def _confirm(self, names: list, slots) -> list:
@@ -374,9 +374,9 @@ class FastaFile:
         uend = array("q", bytes(16 * m))
         ub, ue = memoryview(ubeg), memoryview(uend)
         self._view.ranges(entries, starts, ends, ub[:m], ue[:m])
-        self._view.header_ranges(entries, names, ub[m:], ue[m:])
         want = array("q", (e - b for b, e in zip(starts, ends)))
-        want.extend(e - b for b, e in zip(ub[m:], ue[m:]))
+        want.extend(bytes(8 * m))
+        self._view.header_ranges(entries, names, ub[m:], ue[m:], memoryview(want)[m:])
         bufs, buf_of, pos, lens = self._retrieve(ubeg, uend, want, m)
         self.last_fetch_stats.requests = m
         bad = self._view.verify(names, bufs, buf_of, pos, lens, m)
