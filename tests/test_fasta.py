@@ -560,23 +560,67 @@ def test_concatenated_bgzf_members(tmp_path):
         assert got == [ref.fetch(n) for n in names[::-1]]
 
 
-def test_valid_rows_kernel():
+def test_batch_kernels():
+    # the scanner's rows, the .fai/.loc text of a batch, the header-only records and the
+    # .fai line of a record; names are dropped batch by batch, rows stay
     from genomicframe._parsers import fastaidx as K
 
     sc = K.FaiScanner()
     data = b">a\nAC\n>e\n>b\nG\n>a\nT\n"
     assert sc.feed(data, 0) == 0
     assert sc.finish(len(data)) == 0
-    rows = sc.views()[0]
-    assert list(K.valid_rows(rows)) == [0, 2, 3]  # the header-only record 'e' is left out
-    assert list(K.valid_rows(rows, bytearray([1, 0, 1, 0]))) == [0, 2]
+    rows, names, ends = sc.views()
+    assert bytes(names) == b"aeba" and list(ends) == [1, 2, 3, 4]
+    assert list(K.valid_mask(rows)) == [1, 0, 1, 1]  # the header-only record 'e'
+    assert K.header_only(rows, 5) == (1, [1])
+    assert K.header_only(rows, 0) == (1, [])
+    assert K.row_fields(rows, 2) == {
+        "hash": K.name_hash(b"b"), "seq_off": 12, "hdr_off": 9, "length": 1,
+        "line_width": 2, "line_bases": 1, "line_no": 4, "flags": 0}
+    buf = bytearray()
+    n = K.format_index(rows, names, ends, sc.last_end, 0, buf)
+    assert bytes(buf[:n]) == b"a\t2\t3\t2\t3\nb\t1\t12\t1\t2\na\t1\t17\t1\t2\n"
+    n = K.format_index(rows, names, ends, sc.last_end, 1, buf)
+    assert bytes(buf[:n]) == b"a\t0\t6\nb\t9\t5\na\t14\t5\n"
+    # a batch of the last two records only: names and ends start at that batch
+    r2, n2, e2 = sc.views(2)
+    assert bytes(n2) == b"ba" and list(e2) == [1, 2]
+    n = K.format_index(r2, n2, e2, sc.last_end, 1, buf)
+    assert bytes(buf[:n]) == b"b\t9\t5\na\t14\t5\n"
     with pytest.raises(ValueError):
-        K.valid_rows(rows, bytearray(3))
+        K.format_index(r2, n2, ends, sc.last_end, 0, buf)
+    assert K.ranks(K.valid_mask(rows), [0, 2, 3]) == [0, 1, 2]
+    with pytest.raises(ValueError):
+        K.ranks(K.valid_mask(rows), [2, 0])
+    sc.release()
+    assert sc.names_from == 4 and len(sc.views()[0]) == 0
+    assert len(sc.rows()) == 4
+    with pytest.raises(IndexError):
+        sc.views(0)
 
 
-def test_gfi_same_with_hashes_from_the_writer(tmp_path):
-    # written to disk, the names are hashed on the writer thread during the scan;
-    # in memory, build_table hashes them itself: both must give the same .gfi
+def test_numbers_in_index_text():
+    # every digit count the .fai may hold, written by the pairwise digit formatter
+    from genomicframe._parsers import fastaidx as K
+
+    lengths = (1, 9, 10, 99, 100, 101, 12345, 1000000)
+    bases = (0, 7, 96, 997, 99996, 10 ** 12 - 3, 98765432109, 2 ** 55)
+    for length, base in zip(lengths, bases):
+        data = b">x\n" + b"A" * length + b"\n"
+        sc = K.FaiScanner()
+        assert sc.feed(data, base) == 0 and sc.finish(base + len(data)) == 0
+        rows, names, ends = sc.views()
+        buf = bytearray()
+        n = K.format_index(rows, names, ends, sc.last_end, 0, buf)
+        assert bytes(buf[:n]) == f"x\t{length}\t{base + 3}\t{length}\t{length + 1}\n".encode()
+        n = K.format_index(rows, names, ends, sc.last_end, 1, buf)
+        assert bytes(buf[:n]) == f"x\t{base}\t{len(data)}\n".encode()
+
+
+def test_gfi_same_with_names_from_the_fai(tmp_path):
+    # written to disk, the scanner drops names as the .fai is written and repeated names
+    # are found again in the .fai text; in memory, the scanner keeps the names: both
+    # must give the same .gfi
     rng = random.Random(5)
     data = "".join(f">r{rng.getrandbits(40):x}_{i}\n{'ACGT' * (i % 5)}\n"
                    for i in range(3000)).encode() + b">dup\nA\n>r_last\nC\n>dup\nG\n"
@@ -589,15 +633,41 @@ def test_gfi_same_with_hashes_from_the_writer(tmp_path):
         with pytest.warns(DuplicateNameWarning):
             build_index(src)
     assert (tmp_path / "h.fa.gfi").read_bytes() == mem
-    from array import array
+    assert (tmp_path / "h.fa.fai").read_bytes() == pysam_faidx(src, tmp_path)[1]
 
-    from genomicframe._parsers import fastaidx as K
-    names = b"abcde"
-    assert list(K.hash_names(names, array("q", [2, 5]), 0)) == \
-        [list(K.hash_names(b"ab", array("q", [2]), 0))[0],
-         list(K.hash_names(b"cde", array("q", [3]), 0))[0]]
-    with pytest.raises(ValueError):
-        K.hash_names(names, array("q", [2, 4]), 0)
+
+@pytest.mark.parametrize("loc", [False, True])
+def test_repeated_names_across_batches(tmp_path, monkeypatch, loc):
+    # records handed over a block at a time: the names of earlier batches are gone when
+    # the repeats are found, so they are read back from the .fai, and the lines of the
+    # repeats are cut out of the .fai and .loc text of several batches
+    import genomicframe.fasta.index as I
+
+    monkeypatch.setattr(I, "_TAKE_EVERY", 1)
+    rng = random.Random(11)
+    names = [f"s{i}" for i in range(400)]
+    order = names + [rng.choice(names) for _ in range(60)] + ["tail"]
+    rng.shuffle(order)
+    text = "".join(f">{nm} d\n{'ACGT' * rng.randrange(1, 30)}\n" for nm in order).encode()
+    src = tmp_path / "rep.fa.gz"
+    src.write_bytes(bgzip_bytes(text, 300))
+    with pytest.warns(DuplicateNameWarning, match="60 record"):
+        res = build_index(src, loc=loc, threads=2)
+    assert res.n_records == 401 and res.n_blocks > 100
+    assert (tmp_path / "rep.fa.gz.fai").read_bytes() == pysam_faidx(src, tmp_path)[1]
+    with pytest.warns(DuplicateNameWarning):
+        assert build_index(src, write=False).gfi == (tmp_path / "rep.fa.gz.gfi").read_bytes()
+    if loc:
+        first, pos = {}, 0
+        for nm in order:
+            size = text.index(b">", pos + 1) - pos if text.find(b">", pos + 1) > 0 \
+                else len(text) - pos
+            first.setdefault(nm, f"{nm}\t{pos}\t{size}\n")
+            pos += size
+        assert (tmp_path / "rep.fa.gz.loc").read_text() == "".join(first.values())
+    with gf.FastaFile(src) as fa, pysam.FastaFile(str(pysam_faidx(src, tmp_path)[0])) as ref:
+        assert fa.fetch_many(names).column("sequence").to_pylist() == \
+            [ref.fetch(n) for n in names]
 
 
 @pytest.mark.parametrize("n", [1, 2, 7, 300, 5001])
@@ -611,6 +681,7 @@ def test_build_table_matches_a_plain_sort(n, spread):
     from array import array
 
     from genomicframe._parsers import fastaidx as K
+    from genomicframe.fasta.index import _Collector, _repeats
     rng = random.Random(n * 10 + len(spread))
     pool = [f"n{i}" for i in range(max(1, n // 3))]
     if spread == "random":
@@ -622,13 +693,18 @@ def test_build_table_matches_a_plain_sort(n, spread):
     seq = [rng.random() < 0.9 or i == n - 1 for i in range(n)]
     data = "".join(f">{nm}\n" + ("ACGT\n" if has else "") for nm, has in zip(names, seq))
     sc = K.FaiScanner()
-    if n:
-        assert sc.feed(data.encode(), 0) == 0
-        assert sc.finish(len(data)) == 0
-    rows, blob, ends = sc.views()
-    valid = K.valid_mask(rows) if n else bytearray()
-    known = array("Q", [fake[nm] for nm in names])
-    table, forder, dups = K.build_table(rows, blob, ends, valid, known)
+    assert sc.feed(data.encode(), 0) == 0
+    assert sc.finish(len(data)) == 0
+    rows = sc.rows()
+    fields = [K.row_fields(rows, r) for r in range(n)]
+    for r, nm in enumerate(names):  # the forced hashes replace the names' own
+        rows[r, 0] = fake[nm]
+    valid = K.valid_mask(rows)
+    table = K.build_table(rows, valid, len(data))
+    dups, _ = _repeats(sc, _Collector(None, None), table, valid)
+    for r in dups:
+        valid[r] = 0
+    forder = table.place(valid, len(dups))
     first = {}
     want_dups = []
     for r, (nm, has) in enumerate(zip(names, seq)):
@@ -652,13 +728,14 @@ def test_build_table_matches_a_plain_sort(n, spread):
     slots = [struct.unpack_from("<QQQII", raw, 32 * k) for k in range(table.n_slots)]
     want = [(0, 0, 0, 0, 0)] * table.n_slots
     for r in kept:
-        hdr, seq_off, length, _, lw, lb = (rows[r, 0], rows[r, 1], rows[r, 2], rows[r, 3],
-                                          rows[r, 4], rows[r, 5])
-        want[slot_of[r]] = (fake[names[r]], seq_off, length | ((lw - lb) << 48), lb,
-                            seq_off - hdr)
+        f = fields[r]
+        want[slot_of[r]] = (fake[names[r]], f["seq_off"],
+                            f["length"] | ((f["line_width"] - f["line_bases"]) << 48),
+                            f["line_bases"], f["seq_off"] - f["hdr_off"])
     assert slots == want
+    ends = [fields[r + 1]["hdr_off"] if r + 1 < n else len(data) for r in range(n)]
     assert list(array("Q", table.ends(0, table.n_slots))) == \
-        [rows[r, 3] if r is not None else 0
+        [ends[r] if r is not None else 0
          for r in [{s: r for r, s in slot_of.items()}.get(k) for k in range(table.n_slots)]]
     assert list(array("Q", forder)) == [slot_of[r] for r in sorted(kept)]
 
@@ -810,6 +887,7 @@ def test_errors_across_tiny_blocks(tmp_path, text, line, block):
 def test_gfi_table_slices_make_the_same_sections(tmp_path):
     from genomicframe._parsers import fastaidx as K
     from genomicframe.fasta import gfi as G
+    from genomicframe.fasta.index import _Collector, _repeats
 
     rng = random.Random(9)
     data = "".join(f">q{rng.getrandbits(40):x}_{i} x\n{'ACGT' * (i % 5 + 1)}\n"
@@ -817,10 +895,18 @@ def test_gfi_table_slices_make_the_same_sections(tmp_path):
     sc = K.FaiScanner()
     assert sc.feed_summary(data, K.prescan(data), 0) == 0
     assert sc.finish(len(data)) == 0
-    rows, blob, ends = sc.views()
+    rows = sc.rows()
     valid = K.valid_mask(rows)
-    table, forder, dups = K.build_table(rows, blob, ends, valid)
-    assert dups == [5001] and table.n_keys == 5001 and len(forder) == 8 * 5001
+    table = K.build_table(rows, valid, len(data))
+    with pytest.raises(ValueError):
+        table.slots(0, 1)  # not placed yet
+    dups, _ = _repeats(sc, _Collector(None, None), table, valid)
+    assert dups == [5001]
+    valid[5001] = 0
+    forder = table.place(valid, 1)
+    assert table.n_keys == 5001 and len(forder) == 8 * 5001
+    with pytest.raises(ValueError):
+        table.place(valid, 1)
     for section, size in (("slots", G.KEY_SIZE), ("ends", 8)):
         make = getattr(table, section)
         whole = make(0, table.n_slots)

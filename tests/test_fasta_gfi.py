@@ -56,7 +56,7 @@ def _write(tmp_path, data, bgzf):
 def _hash(name: bytes) -> int:
     from genomicframe._parsers import fastaidx as K
 
-    return K.hash_names(name, array("q", [len(name)]), 0)[0]
+    return K.name_hash(name)
 
 
 class _Table:

@@ -11,13 +11,17 @@ CRLF file counts in the line width but not in the bases.
 The scanner is fed consecutive buffers; its state lives in a C struct, so
 records, names and lines may straddle buffer (and BGZF block) boundaries.  It
 returns status codes; genomicframe.fasta.index turns them into exceptions.
-Finished records are kept as rows of :data:`NCOL` int64 fields, in file order.
+Finished records are kept in file order as 40-byte rows: the record's ``.gfi``
+slot (name hash, offsets and line lengths packed as the index stores them) and
+its header's line number.  Names are kept only until the builder has used them
+(:meth:`FaiScanner.release`), so the scan's memory is 40 bytes per record.
 """
 from libc.stdint cimport uint8_t, int32_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, calloc, realloc, free
-from libc.string cimport memchr, memcpy, memcmp, memset
+from libc.string cimport memchr, memcpy, memcmp, memmove, memset
 
-from genomicframe._parsers._gfi cimport (GfiKey, gfi_hash, gfi_home, GFI_OFF_BITS,
+from genomicframe._parsers._gfi cimport (GfiKey, gfi_hash, gfi_home, gfi_seq_off, gfi_flags,
+                                         gfi_length, gfi_line_width, GFI_OFF_BITS,
                                          GFI_LEN_BITS)
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
 
@@ -47,21 +51,24 @@ cdef enum:
     S_SEQ = 5
     S_SEQ_LINE = 6
 
-# record row fields
-cdef enum:
-    F_HDR = 0            # offset of '>'
-    F_SEQ = 1            # offset of the first sequence byte (after the header line)
-    F_LEN = 2            # number of bases
-    F_END = 3            # offset just past the record (next '>' or end of data)
-    F_LINEW = 4          # bytes per sequence line, newline included
-    F_LINEB = 5          # bases per sequence line
-    F_LINE = 6           # 1-based line number of the header
-    F_FLAGS = 7          # FLAG_* bits
-    NCOL_ = 8
+# A finished record: its .gfi slot (name hash; first-base offset with the FLAG_* bits in
+# the top byte; bases with LINEWIDTH - LINEBASES in the top 16 bits; LINEBASES; header
+# line length) and the 1-based line number of its header.  A record ends where the next
+# one's '>' is (the last one at the end of the data).
+cdef struct GfRow:
+    GfiKey key
+    int64_t line_no
 
-NCOL = NCOL_
-FIELDS = ("hdr_off", "seq_off", "length", "rec_end", "line_width", "line_bases", "line_no",
-          "flags")
+#: u64 words per row (as :meth:`FaiScanner.views` shows them)
+ROW_WORDS = sizeof(GfRow) // 8
+
+cdef GfRow _no_row
+
+
+cdef object _empty_rows():
+    """Zero rows (a 0 x ROW_WORDS view)."""
+    cdef uint64_t[:, ::1] v = <uint64_t[:1, :sizeof(GfRow) // 8]> (<uint64_t*>&_no_row)
+    return v[:0]
 cdef enum:
     # the record has no sequence line: htslib leaves it out of the .fai
     FLAG_NO_SEQ_ = 1
@@ -100,14 +107,21 @@ cdef struct ScanState:
     # current name: built in place at the end of the blob (blob[blob_len:blob_len + name_len])
     Py_ssize_t name_len
     # finished records (rows, blob and name_end are _vgrow buffers)
-    int64_t* rows
+    GfRow* rows
     Py_ssize_t n_rows
     Py_ssize_t rows_cap
+    # the names of records [names_from, n_rows), back to back; name_end[k] is where the
+    # name of record names_from + k ends in the blob
     uint8_t* blob
     Py_ssize_t blob_len
     Py_ssize_t blob_cap
     int64_t* name_end
     Py_ssize_t name_end_cap
+    Py_ssize_t names_from
+    # where the last finished record ends
+    int64_t last_end
+    # header line of the first record whose fields do not fit a .gfi slot (0: none)
+    int64_t misfit_line
     # error
     int err
     int64_t err_line
@@ -206,24 +220,35 @@ cdef int _name_append(ScanState* s, const uint8_t* p, Py_ssize_t n) noexcept nog
 
 cdef int _emit(ScanState* s, int64_t rec_end) noexcept nogil:
     """Append the current record (complete or header-only) to the row store."""
-    cdef int64_t* r
-    if _vgrow(<void**>&s.rows, &s.rows_cap, (s.n_rows + 1) * NCOL_, sizeof(int64_t)) < 0:
+    cdef GfRow* r
+    cdef Py_ssize_t k = s.n_rows - s.names_from
+    cdef int64_t flags = s.flags | (0 if s.read_done else FLAG_NO_SEQ_)
+    cdef int64_t hdr_len = s.seq_off - s.hdr_off
+    if _vgrow(<void**>&s.rows, &s.rows_cap, s.n_rows + 1, sizeof(GfRow)) < 0:
         return -1
-    if _vgrow(<void**>&s.name_end, &s.name_end_cap, s.n_rows + 1, sizeof(int64_t)) < 0:
+    if _vgrow(<void**>&s.name_end, &s.name_end_cap, k + 1, sizeof(int64_t)) < 0:
         return -1
+    r = s.rows + s.n_rows
     # the name is already in place at the end of the blob
+    r.key.hash = gfi_hash(s.blob + s.blob_len, s.name_len)
+    r.key.seq_off = <uint64_t>s.seq_off | (<uint64_t>flags << GFI_OFF_BITS)
+    r.key.length = <uint64_t>s.seq_len \
+        | (<uint64_t>(s.line_len - s.line_blen) << GFI_LEN_BITS)
+    r.key.line_bases = <uint32_t>s.line_blen
+    r.key.hdr_len = <uint32_t>hdr_len
+    r.line_no = s.hdr_line
+    if s.misfit_line == 0 and (hdr_len > <int64_t>0xFFFFFFFF or (s.read_done and (
+            s.seq_off >= (<int64_t>1 << GFI_OFF_BITS)
+            or s.seq_len >= (<int64_t>1 << GFI_LEN_BITS)
+            or s.line_blen > <int64_t>0xFFFFFFFF
+            or s.line_len < s.line_blen
+            or s.line_len - s.line_blen > 0xFFFF
+            or flags > 0xFF))):
+        s.misfit_line = s.hdr_line
     s.blob_len += s.name_len
     s.name_len = 0
-    s.name_end[s.n_rows] = s.blob_len
-    r = s.rows + s.n_rows * NCOL_
-    r[F_HDR] = s.hdr_off
-    r[F_SEQ] = s.seq_off
-    r[F_LEN] = s.seq_len
-    r[F_END] = rec_end
-    r[F_LINEW] = s.line_len
-    r[F_LINEB] = s.line_blen
-    r[F_LINE] = s.hdr_line
-    r[F_FLAGS] = s.flags | (0 if s.read_done else FLAG_NO_SEQ_)
+    s.name_end[k] = s.blob_len
+    s.last_end = rec_end
     s.n_rows += 1
     return 0
 
@@ -712,7 +737,7 @@ cdef class FaiScanner:
 
     Feed consecutive buffers with :meth:`feed`, then call :meth:`finish` with
     the total size; :meth:`views` shows the finished records (kept until the
-    scanner is freed).
+    scanner is freed) and the names not yet dropped by :meth:`release`.
     Methods return a status code (0 = ok); on error the ``err_*`` properties
     and :meth:`current_name` describe it.
     """
@@ -724,7 +749,7 @@ cdef class FaiScanner:
         self.s.line_no = 1
 
     def __dealloc__(self):
-        _vfree(self.s.rows, self.s.rows_cap, sizeof(int64_t))
+        _vfree(self.s.rows, self.s.rows_cap, sizeof(GfRow))
         _vfree(self.s.blob, self.s.blob_cap, 1)
         _vfree(self.s.name_end, self.s.name_end_cap, sizeof(int64_t))
 
@@ -800,128 +825,190 @@ cdef class FaiScanner:
         return PyBytes_FromStringAndSize(<char*>self.s.blob + self.s.blob_len, self.s.name_len)
 
     @property
-    def blob_size(self):
-        return self.s.blob_len
+    def names_from(self):
+        """First record whose name is still held (see :meth:`release`)."""
+        return self.s.names_from
 
-    def views(self, Py_ssize_t lo=0, Py_ssize_t hi=-1):
+    @property
+    def last_end(self):
+        """Uncompressed offset where the last finished record ends."""
+        return self.s.last_end
+
+    @property
+    def misfit_line(self):
+        """Header line of the first record whose offsets or line lengths do not fit a
+        ``.gfi`` slot (0: none)."""
+        return self.s.misfit_line
+
+    def release(self):
+        """Drop the names of the finished records (the rows stay): the name being
+        scanned moves to the front of the name buffer, whose memory is reused."""
+        if self.s.name_len and self.s.blob_len:
+            memmove(self.s.blob, self.s.blob + self.s.blob_len, self.s.name_len)
+        self.s.blob_len = 0
+        self.s.names_from = self.s.n_rows
+
+    def rows(self):
+        """Zero-copy view (uint64, records x :data:`ROW_WORDS`) of every finished
+        record's row; valid while the scanner is alive and until the next
+        :meth:`feed` (which may move the rows)."""
+        if self.s.n_rows == 0:
+            return _empty_rows()
+        return memoryview(<uint64_t[:self.s.n_rows, :sizeof(GfRow) // 8]> (<uint64_t*>self.s.rows))
+
+    def views(self, Py_ssize_t lo=-1, Py_ssize_t hi=-1):
         """Zero-copy views of finished records ``lo:hi``: ``(rows, names, name_ends)``.
 
-        ``rows`` is int64 (records x NCOL), ``name_ends`` int64 offsets into the
-        whole names blob, ``names`` the blob bytes of those records.  The views
-        point into the scanner's buffers: use them before the next :meth:`feed`
-        (which may move the buffers) and while the scanner is alive.
+        ``rows`` is uint64, records x :data:`ROW_WORDS` (see :func:`row_fields`);
+        ``names`` the names of those records back to back and ``name_ends`` (int64)
+        where each ends in ``names``.  ``lo`` defaults to the first record whose name
+        is held (:attr:`names_from`) and may not be below it.  The views point into
+        the scanner's buffers: use them before the next :meth:`feed` or
+        :meth:`release` (which may move or reuse the buffers) and while the
+        scanner is alive.
         """
-        cdef Py_ssize_t n = self.s.n_rows
-        cdef int64_t b0, b1
+        cdef Py_ssize_t n = self.s.n_rows, base = self.s.names_from
+        cdef int64_t b0, b1, k
+        if lo < 0:
+            lo = base
         if hi < 0 or hi > n:
             hi = n
-        if lo < 0 or lo > hi:
-            raise IndexError("bad record range")
-        b0 = self.s.name_end[lo - 1] if lo > 0 else 0
-        b1 = self.s.name_end[hi - 1] if hi > 0 else 0
+        if lo < base or lo > hi:
+            raise IndexError("bad record range (names before names_from are released)")
         if hi == lo:
-            return (memoryview(b"").cast("q", [0, NCOL_]), memoryview(b""),
-                    memoryview(b"").cast("q"))
-        rows = <int64_t[:hi - lo, :NCOL_]> (self.s.rows + lo * NCOL_)
-        ends = <int64_t[:hi - lo]> (self.s.name_end + lo)
+            return _empty_rows(), memoryview(b""), memoryview(b"").cast("q")
+        b0 = self.s.name_end[lo - base - 1] if lo > base else 0
+        b1 = self.s.name_end[hi - base - 1]
+        rows = <uint64_t[:hi - lo, :sizeof(GfRow) // 8]> (<uint64_t*>(self.s.rows + lo))
+        if lo == base:
+            ends = memoryview(<int64_t[:hi - lo]> (self.s.name_end + lo - base))
+        else:
+            from array import array
+            ends = array("q", bytes(8 * (hi - lo)))
+            for k in range(hi - lo):
+                ends[k] = self.s.name_end[lo - base + k] - b0
         if b1 > b0:
-            names = <uint8_t[:b1 - b0]> (self.s.blob + b0)
+            names = memoryview(<uint8_t[:b1 - b0]> (self.s.blob + b0))
         else:
             names = memoryview(b"")
-        return memoryview(rows), memoryview(names), memoryview(ends)
+        return memoryview(rows), names, ends
 
 
-# -- name hashing --------------------------------------------------------------------------
-cdef inline uint64_t _hash(const uint8_t* p, Py_ssize_t n) noexcept nogil:
-    return gfi_hash(p, n)
+def row_fields(const uint64_t[:, ::1] rows, Py_ssize_t r):
+    """Record ``r`` of scanner rows as a dict: ``hash``, ``seq_off``, ``hdr_off``,
+    ``length``, ``line_width``, ``line_bases``, ``line_no`` and ``flags``."""
+    cdef const GfRow* row
+    if not 0 <= r < rows.shape[0] or rows.shape[1] != sizeof(GfRow) // 8:
+        raise IndexError("bad row")
+    row = <const GfRow*>&rows[r, 0]
+    return {"hash": row.key.hash, "seq_off": gfi_seq_off(&row.key),
+            "hdr_off": gfi_seq_off(&row.key) - row.key.hdr_len,
+            "length": gfi_length(&row.key), "line_width": gfi_line_width(&row.key),
+            "line_bases": row.key.line_bases, "line_no": row.line_no,
+            "flags": gfi_flags(&row.key)}
 
 
 # -- text output ---------------------------------------------------------------------------
+cdef const char* DIGIT_PAIRS = (b"00010203040506070809101112131415161718192021222324252627282930"
+                                b"31323334353637383940414243444546474849505152535455565758596061"
+                                b"62636465666768697071727374757677787980818283848586878889909192"
+                                b"93949596979899")
+
+
 cdef inline Py_ssize_t _put_u64(char* out, uint64_t v) noexcept nogil:
-    cdef char tmp[24]
-    cdef Py_ssize_t k = 0, i
-    if v == 0:
-        out[0] = 48
-        return 1
-    while v:
-        tmp[k] = <char>(48 + v % 10)
-        v //= 10
-        k += 1
-    for i in range(k):
-        out[i] = tmp[k - 1 - i]
-    return k
+    """Write ``v`` in decimal at ``out``; returns the number of digits."""
+    cdef Py_ssize_t n = 1, k
+    cdef uint64_t t = v
+    cdef uint32_t d
+    while t >= 10:
+        t //= 10
+        n += 1
+    k = n
+    while v >= 100:
+        d = <uint32_t>(v % 100) * 2
+        v //= 100
+        k -= 2
+        out[k] = DIGIT_PAIRS[d]
+        out[k + 1] = DIGIT_PAIRS[d + 1]
+    if v >= 10:
+        out[0] = DIGIT_PAIRS[v * 2]
+        out[1] = DIGIT_PAIRS[v * 2 + 1]
+    else:
+        out[0] = <char>(48 + v)
+    return n
 
 
-def format_index(const uint8_t[::1] blob, const int64_t[::1] name_starts,
-                 const int64_t[::1] name_ends, const int64_t[:, ::1] rows,
-                 const int64_t[::1] select, int kind):
-    """Text of an index (a memoryview), one line per row in ``select`` (row numbers, in order).
+cdef inline int64_t _row_hdr_off(const GfRow* r) noexcept nogil:
+    return <int64_t>gfi_seq_off(&r.key) - r.key.hdr_len
 
-    ``kind`` 0: ``.fai`` (NAME LENGTH OFFSET LINEBASES LINEWIDTH, as samtools);
-    ``kind`` 1: ``.loc`` (NAME OFFSET-OF-'>' RECORD-SIZE).
+
+def format_index(const uint64_t[:, ::1] rows, const uint8_t[::1] names,
+                 const int64_t[::1] name_ends, int64_t last_end, int kind, bytearray out):
+    """Write the index lines of a batch of scanner rows into ``out`` (grown as
+    needed); returns the number of bytes written.
+
+    One line per record that has a sequence line (header-only records are left
+    out, as samtools does).  ``names``/``name_ends`` are the batch's names as
+    :meth:`FaiScanner.views` gives them; ``last_end`` is where the batch's last
+    record ends.  ``kind`` 0: ``.fai`` (NAME LENGTH OFFSET LINEBASES LINEWIDTH, as
+    samtools); ``kind`` 1: ``.loc`` (NAME OFFSET-OF-'>' RECORD-SIZE).
     """
-    cdef Py_ssize_t m = select.shape[0], i, k, r, pos = 0, need = 0
-    cdef const uint8_t* bp = &blob[0] if blob.shape[0] else NULL
+    cdef Py_ssize_t m = rows.shape[0], i, k, pos = 0, need
+    cdef const uint8_t* bp = &names[0] if names.shape[0] else NULL
+    cdef const GfRow* rp
+    cdef const GfRow* r
+    cdef int64_t a = 0, hdr, end
     cdef char* o
-    cdef int64_t* row
-    for i in range(m):
-        r = select[i]
-        need += name_ends[r] - name_starts[r] + 5 * 21
-    out = PyBytes_FromStringAndSize(NULL, need)
-    o = PyBytes_AS_STRING(out)
+    if name_ends.shape[0] != m or (m and rows.shape[1] != sizeof(GfRow) // 8):
+        raise ValueError("rows and names differ")
+    if m and name_ends[m - 1] != names.shape[0]:
+        raise ValueError("names and name ends disagree")
+    if m == 0:
+        return 0
+    need = names.shape[0] + m * (4 * 21)
+    if len(out) < need:
+        out.extend(bytes(need - len(out)))
+    o = out
+    rp = <const GfRow*>&rows[0, 0]
     with nogil:
         for i in range(m):
-            r = select[i]
-            k = name_ends[r] - name_starts[r]
-            memcpy(o + pos, bp + name_starts[r], k)
-            pos += k
-            if kind == 0:
-                o[pos] = 9
-                pos += 1 + _put_u64(o + pos + 1, rows[r, F_LEN])
-                o[pos] = 9
-                pos += 1 + _put_u64(o + pos + 1, rows[r, F_SEQ])
-                o[pos] = 9
-                pos += 1 + _put_u64(o + pos + 1, rows[r, F_LINEB])
-                o[pos] = 9
-                pos += 1 + _put_u64(o + pos + 1, rows[r, F_LINEW])
-            else:
-                o[pos] = 9
-                pos += 1 + _put_u64(o + pos + 1, rows[r, F_HDR])
-                o[pos] = 9
-                pos += 1 + _put_u64(o + pos + 1, rows[r, F_END] - rows[r, F_HDR])
-            o[pos] = 10
-            pos += 1
-    return memoryview(out)[:pos]  # no copy; the pages past pos were never touched
+            r = rp + i
+            k = name_ends[i] - a
+            if not (gfi_flags(&r.key) & FLAG_NO_SEQ_):
+                memcpy(o + pos, bp + a, k)
+                pos += k
+                if kind == 0:
+                    o[pos] = 9
+                    pos += 1 + _put_u64(o + pos + 1, gfi_length(&r.key))
+                    o[pos] = 9
+                    pos += 1 + _put_u64(o + pos + 1, gfi_seq_off(&r.key))
+                    o[pos] = 9
+                    pos += 1 + _put_u64(o + pos + 1, r.key.line_bases)
+                    o[pos] = 9
+                    pos += 1 + _put_u64(o + pos + 1, gfi_line_width(&r.key))
+                else:
+                    hdr = _row_hdr_off(r)
+                    end = _row_hdr_off(r + 1) if i + 1 < m else last_end
+                    o[pos] = 9
+                    pos += 1 + _put_u64(o + pos + 1, <uint64_t>hdr)
+                    o[pos] = 9
+                    pos += 1 + _put_u64(o + pos + 1, <uint64_t>(end - hdr))
+                o[pos] = 10
+                pos += 1
+            a = name_ends[i]
+    return pos
+
+
+def name_hash(name) -> int:
+    """The ``.gfi`` hash of a record name (bytes)."""
+    cdef const uint8_t[::1] v = name
+    return gfi_hash(&v[0] if v.shape[0] else NULL, v.shape[0])
 
 
 # -- the .gfi hash table -------------------------------------------------------------------
 cdef struct HashRec:
     uint64_t h
     int64_t r
-
-
-def hash_names(const uint8_t[::1] names, const int64_t[::1] ends, int64_t first):
-    """Name hashes (``array('Q')``) of a batch of records, as :func:`build_table`
-    computes them: ``names`` holds the batch's names back to back, ``ends`` their
-    ends in the whole blob, where the batch starts at ``first``."""
-    from array import array
-    cdef Py_ssize_t k, n = ends.shape[0]
-    cdef int64_t a = first
-    cdef const uint8_t* bp = &names[0] if names.shape[0] else NULL
-    if n and ends[n - 1] - first != names.shape[0]:
-        raise ValueError("names and ends disagree")
-    out = array("Q", bytes(8 * n))
-    cdef uint64_t[::1] h = out
-    with nogil:
-        for k in range(n):
-            h[k] = _hash(bp + (a - first), ends[k] - a)
-            a = ends[k]
-    return out
-
-
-cdef inline int64_t _start(const int64_t[::1] name_ends, Py_ssize_t i) noexcept nogil:
-    """Start of name ``i`` in the blob (names are back to back from 0)."""
-    return name_ends[i - 1] if i else 0
 
 
 cdef extern from "<pthread.h>" nogil:
@@ -944,7 +1031,7 @@ cdef void _run2(void* (*fn)(void*) noexcept nogil, void* a, void* b) noexcept no
 
 cdef struct TablePart:
     # one half of the table build: records [r0, r1) and buckets [b0, b1)
-    const uint64_t* hs
+    const GfRow* rows
     const uint8_t* valid
     Py_ssize_t r0
     Py_ssize_t r1
@@ -979,7 +1066,7 @@ cdef void* _count_part(void* arg) noexcept nogil:
     cdef Py_ssize_t i, m = 0
     for i in range(t.r0, t.r1):
         if t.valid[i]:
-            t.count[_bucket(t.hs[i], t.shift)] += 1
+            t.count[_bucket(t.rows[i].key.hash, t.shift)] += 1
             m += 1
     t.n_valid = m
     return NULL
@@ -989,10 +1076,12 @@ cdef void* _scatter_part(void* arg) noexcept nogil:
     """(hash, record) pairs of records [r0, r1) to their buckets, in record order."""
     cdef TablePart* t = <TablePart*>arg
     cdef Py_ssize_t i, b
+    cdef uint64_t h
     for i in range(t.r0, t.r1):
         if t.valid[i]:
-            b = _bucket(t.hs[i], t.shift)
-            t.pairs[t.count[b]].h = t.hs[i]
+            h = t.rows[i].key.hash
+            b = _bucket(h, t.shift)
+            t.pairs[t.count[b]].h = h
             t.pairs[t.count[b]].r = i
             t.count[b] += 1
     return NULL
@@ -1030,106 +1119,61 @@ def home_slots(Py_ssize_t n_keys):
     return n_keys + (n_keys + 3) // 4
 
 
-cdef int64_t _check_rows(const int64_t[:, ::1] rows, const uint8_t[::1] valid) noexcept nogil:
-    """First valid row whose fields do not fit a .gfi slot, or -1."""
-    cdef Py_ssize_t i
-    for i in range(rows.shape[0]):
-        if not valid[i]:
-            continue
-        if rows[i, F_SEQ] >= (<int64_t>1 << GFI_OFF_BITS) \
-                or rows[i, F_LEN] >= (<int64_t>1 << GFI_LEN_BITS) \
-                or rows[i, F_LINEB] > <int64_t>0xFFFFFFFF \
-                or rows[i, F_LINEW] - rows[i, F_LINEB] > 0xFFFF \
-                or rows[i, F_LINEW] < rows[i, F_LINEB] \
-                or rows[i, F_SEQ] - rows[i, F_HDR] > <int64_t>0xFFFFFFFF \
-                or rows[i, F_FLAGS] > 0xFF:
-            return i
-    return -1
+cdef const GfRow* _rows_of(const uint64_t[:, ::1] rows) except? NULL:
+    """The GfRow array behind scanner rows (NULL when there are none)."""
+    if rows.shape[0] == 0:
+        return NULL
+    if rows.shape[1] != sizeof(GfRow) // 8:
+        raise ValueError("not scanner rows")
+    return <const GfRow*>&rows[0, 0]
 
 
-def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
-                const int64_t[::1] name_ends, uint8_t[::1] valid,
-                uint64_t[::1] known=None):
-    """The ``.gfi`` hash table of the valid records (see genomicframe/fasta/gfi.py).
+def build_table(rows, uint8_t[::1] valid, int64_t data_size):
+    """Sort the valid records of scanner ``rows`` by name hash, for the ``.gfi``
+    hash table (see genomicframe/fasta/gfi.py); returns a :class:`GfiTable`.
 
-    Keys are ordered by (hash, record number); a name that repeats an earlier
-    record's name is dropped and ``valid`` cleared for it (first record wins, as
-    htslib).  Key ``k`` goes to slot ``max(home(hash), slot of key k-1 + 1)``,
-    so the slots stay in hash order with gaps (empty slots) between runs.
-    Returns ``(table, forder, dups)``: a :class:`GfiTable` that makes the slots
-    and ends sections, the file-order section as bytes (the slot of each kept
-    record, in file order) and the record numbers of the dropped repeats,
-    ascending.  The table keeps ``rows`` (not copied): do not change it while
-    the table is in use.  Record ``i``'s name ends at ``name_ends[i]`` in ``blob``
-    and starts where the previous one ends.  ``known``, when given, holds every
-    record's name hash (from :func:`hash_names`), computed while the scan ran;
-    it is used as scratch space once read (its contents are overwritten).
-    Raises ``ValueError`` naming the header line of a record whose offsets or
-    line lengths do not fit the table.
+    Keys are ordered by (hash, record number).  Records whose names hash alike
+    are listed by :meth:`GfiTable.equal_hash_runs`, for the caller to compare
+    their names; :meth:`GfiTable.place` then drops the repeats (cleared in
+    ``valid``) and gives every key its slot.  The table keeps ``rows`` (not
+    copied): do not change them while the table is in use.  ``data_size`` is
+    where the last record ends.
     """
-    cdef Py_ssize_t n = rows.shape[0], i, j, b, nb, n_valid = 0, n_keys, n_dups
-    cdef bint have = known is not None
-    cdef uint64_t* kh = NULL
-    cdef int64_t r, t
-    cdef uint64_t* hashes = NULL
-    cdef const uint64_t* hs
-    cdef int64_t* order
+    cdef const uint64_t[:, ::1] rv = rows
+    cdef const GfRow* rp = _rows_of(rv)
+    cdef Py_ssize_t n = rv.shape[0], b, nb
     cdef uint64_t* count
     cdef uint64_t* count2
     cdef uint64_t a, c0, c1
     cdef TablePart half[2]
     cdef HashRec* pairs
-    cdef uint64_t* fp
     cdef GfiTable table
-    cdef const uint8_t* bp = &blob[0] if blob.shape[0] else NULL
     cdef int bits = _bucket_bits(n)
     cdef int shift = 64 - bits
-    if name_ends.shape[0] != n or valid.shape[0] != n:
-        raise ValueError("rows, names and valid differ in length")
-    if have:
-        if known.shape[0] != n:
-            raise ValueError("rows and known hashes differ in length")
-        if n:
-            kh = &known[0]
-    if n:
-        with nogil:
-            r = _check_rows(rows, valid)
-        if r >= 0:
-            raise ValueError(
-                f"the record at line {rows[r, F_LINE]} does not fit the .gfi index (an "
-                f"offset past 2**56, over 2**48 bases, a header line over 4 GiB or over "
-                f"65,535 bytes after the bases of a line)")
+    if valid.shape[0] != n:
+        raise ValueError("rows and valid differ in length")
     nb = (<Py_ssize_t>1) << bits
-    if not have:  # else the known hashes are used as they are
-        hashes = <uint64_t*>malloc((n + 1) * sizeof(uint64_t))
-    # the slot of each record: in the known hashes' memory once they are read
-    order = <int64_t*>kh if have and n else <int64_t*>malloc((n + 1) * sizeof(int64_t))
     count = <uint64_t*>calloc(nb + 1, sizeof(uint64_t))
     count2 = <uint64_t*>calloc(nb + 1, sizeof(uint64_t))
     pairs = <HashRec*>malloc((n + 1) * sizeof(HashRec))
-    if (hashes == NULL and not have) or order == NULL or count == NULL or count2 == NULL \
-            or pairs == NULL:
-        free(hashes)
-        if <void*>order != <void*>kh:
-            free(order)
+    if count == NULL or count2 == NULL or pairs == NULL:
         free(count)
         free(count2)
         free(pairs)
         raise MemoryError()
-    dups = []
+    table = GfiTable.__new__(GfiTable)
+    table.rows_obj = rows
+    table.rows = rp
+    table.n_rows = n
+    table.data_size = data_size
+    table.pairs = pairs  # the table owns them
     try:
         with nogil:
-            if not have:
-                for i in range(n):
-                    if valid[i]:
-                        t = _start(name_ends, i)
-                        hashes[i] = _hash(bp + t, name_ends[i] - t)
-            hs = kh if have else hashes
             # two halves on two threads: each counts its half of the records per bucket,
             # then scatters its (hash, record) pairs in record order (the first half's
             # before the second's in every bucket); each then insertion-sorts half of the
             # (small) buckets by hash, so equal hashes keep record order
-            half[0].hs = half[1].hs = hs
+            half[0].rows = half[1].rows = rp
             half[0].valid = half[1].valid = &valid[0] if n else NULL
             half[0].shift = half[1].shift = shift if bits else 64
             half[0].pairs = half[1].pairs = pairs
@@ -1140,7 +1184,7 @@ def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
             half[0].count = count
             half[1].count = count2
             _run2(_count_part, &half[0], &half[1])
-            n_valid = half[0].n_valid + half[1].n_valid
+            table.n_valid = half[0].n_valid + half[1].n_valid
             # count[b] -> start of bucket b for the first half, count2[b] for the second,
             # and finally the end of bucket b (for the sort)
             a = 0
@@ -1158,52 +1202,15 @@ def build_table(const int64_t[:, ::1] rows, const uint8_t[::1] blob,
             half[0].b1 = half[1].b0 = _split_buckets(count2, nb)
             half[1].b1 = nb
             _run2(_sort_part, &half[0], &half[1])
-        # repeated names: equal hashes are adjacent, the earlier record first
-        for i in range(1, n_valid):
-            if pairs[i].h != pairs[i - 1].h:
-                continue
-            r = pairs[i].r
-            j = i - 1
-            while j >= 0 and pairs[j].h == pairs[i].h:
-                t = pairs[j].r
-                if valid[t] and name_ends[t] - _start(name_ends, t) \
-                        == name_ends[r] - _start(name_ends, r) \
-                        and memcmp(bp + _start(name_ends, t), bp + _start(name_ends, r),
-                                   name_ends[r] - _start(name_ends, r)) == 0:
-                    valid[r] = 0
-                    dups.append(r)
-                    break
-                j -= 1
-        n_keys = n_valid - len(dups)
-        forder = PyBytes_FromStringAndSize(NULL, n_keys * 8)
-        fp = <uint64_t*>PyBytes_AS_STRING(forder)
-        n_dups = len(dups)
-        table = GfiTable.__new__(GfiTable)
-        table.rows = rows
-        table.n_keys = n_keys
-        table.n_home = home_slots(n_keys)
-        table.slot = <int64_t*>malloc((n_keys + 1) * sizeof(int64_t))
-        if table.slot == NULL:
-            raise MemoryError()
-        with nogil:
-            table.n_slots = _fill(valid, pairs, n, n_valid, n_dups, table.n_home, fp, order,
-                                  table.slot)
-        table.pairs = pairs  # the table owns them now
-        pairs = NULL
     finally:
-        free(hashes)
-        if <void*>order != <void*>kh:
-            free(order)
         free(count)
         free(count2)
-        free(pairs)
-    dups.sort()
-    return table, forder, dups
+    return table
 
 
-cdef Py_ssize_t _fill(const uint8_t[::1] valid, HashRec* pairs, Py_ssize_t n,
-                      Py_ssize_t n_valid, Py_ssize_t n_dups, uint64_t n_home,
-                      uint64_t* forder, int64_t* slot_of, int64_t* slot) noexcept nogil:
+cdef Py_ssize_t _place(const uint8_t[::1] valid, HashRec* pairs, Py_ssize_t n,
+                       Py_ssize_t n_valid, Py_ssize_t n_dups, uint64_t n_home,
+                       uint64_t* forder, int64_t* slot_of, int64_t* slot) noexcept nogil:
     """Drop the repeats from ``pairs`` (which then hold the keys in key order), give
     every key its slot (``slot[k]``) and write the file order of the keys' slots.
     ``slot_of`` (one per record) is scratch space.
@@ -1237,12 +1244,16 @@ cdef class GfiTable:
     """The ``.gfi`` hash table of an index build (from :func:`build_table`), handed
     out a slice of slots at a time, so the whole table never sits in memory at once.
 
-    Slots are made from the scan rows of their records, in hash order, with
-    empty slots (zeros) between runs.
+    Slots are the scan rows' keys, in hash order, with empty slots (zeros)
+    between runs.
     """
-    cdef const int64_t[:, ::1] rows
+    cdef object rows_obj  # keeps the rows' owner alive
+    cdef const GfRow* rows
+    cdef Py_ssize_t n_rows
+    cdef int64_t data_size
     cdef HashRec* pairs   # (hash, record) of every key, in key order
-    cdef int64_t* slot    # slot of every key
+    cdef int64_t* slot    # slot of every key (once placed)
+    cdef Py_ssize_t n_valid
     cdef readonly Py_ssize_t n_keys
     cdef readonly Py_ssize_t n_home
     cdef readonly Py_ssize_t n_slots
@@ -1250,6 +1261,49 @@ cdef class GfiTable:
     def __dealloc__(self):
         free(self.pairs)
         free(self.slot)
+
+    def equal_hash_runs(self):
+        """Runs of two or more valid records whose names hash alike: a list of tuples
+        of record numbers, ascending (repeated names, or, rarely, hash collisions)."""
+        cdef Py_ssize_t i = 1, j
+        runs = []
+        while i < self.n_valid:
+            if self.pairs[i].h != self.pairs[i - 1].h:
+                i += 1
+                continue
+            j = i - 1
+            while i < self.n_valid and self.pairs[i].h == self.pairs[j].h:
+                i += 1
+            runs.append(tuple([self.pairs[k].r for k in range(j, i)]))
+        return runs
+
+    def place(self, const uint8_t[::1] valid, Py_ssize_t n_dups):
+        """Give every key its slot, leaving out the records cleared in ``valid`` since
+        :func:`build_table` (``n_dups`` of them: the repeated names).  Key ``k``
+        goes to slot ``max(home(hash), slot of key k-1 + 1)``, so the slots stay in
+        hash order with gaps between runs.  Returns the file-order section (bytes:
+        the slot of each key, in file order)."""
+        cdef Py_ssize_t n_keys = self.n_valid - n_dups
+        cdef int64_t* slot_of
+        cdef uint64_t* fp
+        if valid.shape[0] != self.n_rows:
+            raise ValueError("valid does not match the rows")
+        if self.slot != NULL:
+            raise ValueError("the table is placed already")
+        forder = PyBytes_FromStringAndSize(NULL, n_keys * 8)
+        fp = <uint64_t*>PyBytes_AS_STRING(forder)
+        self.n_keys = n_keys
+        self.n_home = home_slots(n_keys)
+        self.slot = <int64_t*>malloc((n_keys + 1) * sizeof(int64_t))
+        slot_of = <int64_t*>malloc((self.n_rows + 1) * sizeof(int64_t))
+        if self.slot == NULL or slot_of == NULL:
+            free(slot_of)
+            raise MemoryError()
+        with nogil:
+            self.n_slots = _place(valid, self.pairs, self.n_rows, self.n_valid, n_dups,
+                                  self.n_home, fp, slot_of, self.slot)
+        free(slot_of)
+        return forder
 
     cdef Py_ssize_t _first_key(self, Py_ssize_t lo) noexcept nogil:
         """First key whose slot is ``>= lo``."""
@@ -1263,6 +1317,8 @@ cdef class GfiTable:
         return a
 
     def _check(self, Py_ssize_t lo, Py_ssize_t hi):
+        if self.slot == NULL:
+            raise ValueError("the table is not placed yet")
         if not 0 <= lo <= hi <= self.n_slots:
             raise IndexError("bad slot range")
 
@@ -1281,18 +1337,14 @@ cdef class GfiTable:
             if s >= hi:
                 break
             if k + 16 < self.n_keys:
-                __builtin_prefetch(&self.rows[self.pairs[k + 16].r, 0])
+                __builtin_prefetch(&self.rows[self.pairs[k + 16].r])
             r = self.pairs[k].r
             if kp == NULL:
-                ep[s - lo] = <uint64_t>self.rows[r, F_END]
+                # a record ends where the next one's '>' is
+                ep[s - lo] = <uint64_t>(_row_hdr_off(&self.rows[r + 1]) if r + 1 < self.n_rows
+                                        else self.data_size)
             else:
-                kp[s - lo].hash = self.pairs[k].h
-                kp[s - lo].seq_off = <uint64_t>self.rows[r, F_SEQ] \
-                    | (<uint64_t>self.rows[r, F_FLAGS] << GFI_OFF_BITS)
-                kp[s - lo].length = <uint64_t>self.rows[r, F_LEN] \
-                    | (<uint64_t>(self.rows[r, F_LINEW] - self.rows[r, F_LINEB]) << GFI_LEN_BITS)
-                kp[s - lo].line_bases = <uint32_t>self.rows[r, F_LINEB]
-                kp[s - lo].hdr_len = <uint32_t>(self.rows[r, F_SEQ] - self.rows[r, F_HDR])
+                kp[s - lo] = self.rows[r].key
             k += 1
 
     def slots(self, Py_ssize_t lo, Py_ssize_t hi):
@@ -1319,67 +1371,48 @@ cdef class GfiTable:
         make = self.slots if section == "slots" else self.ends
         for lo in range(0, self.n_slots, TABLE_CHUNK):
             yield make(lo, min(lo + TABLE_CHUNK, self.n_slots))
-# -- small array helpers (keep numpy out of the index build) --------------------------------
-def starts_of(const int64_t[::1] ends, int64_t first=0):
-    """Name starts from name ends (names are contiguous; the first starts at ``first``)."""
-    from array import array
-    cdef Py_ssize_t k, n = ends.shape[0]
-    out = array("q", bytes(8 * n))
-    cdef int64_t[::1] s = out
-    for k in range(n):
-        s[k] = ends[k - 1] if k else first
-    return out
 
 
-def rebased_names(const int64_t[::1] ends, int64_t first):
-    """``(starts, ends)`` of a batch of names, shifted so the batch's names start at 0."""
-    from array import array
-    cdef Py_ssize_t k, n = ends.shape[0]
-    a = array("q", bytes(8 * n))
-    b = array("q", bytes(8 * n))
-    cdef int64_t[::1] s = a
-    cdef int64_t[::1] e = b
-    for k in range(n):
-        e[k] = ends[k] - first
-        s[k] = e[k - 1] if k else 0
-    return a, b
-
-
-def rows_of(bytes rows):
-    """Row bytes (as copied from :meth:`FaiScanner.views`) as a 2-D int64 view."""
-    return memoryview(rows).cast("q", [len(rows) // (8 * NCOL_), NCOL_])
-
-
-def valid_mask(const int64_t[:, ::1] rows):
-    """``bytearray`` with 1 for records that have a sequence line (they go in the .fai)."""
-    cdef Py_ssize_t i, n = rows.shape[0]
+# -- small helpers (keep numpy out of the index build) --------------------------------------
+def valid_mask(rows):
+    """``bytearray`` with 1 for the records of scanner ``rows`` that have a sequence
+    line (they go in the .fai)."""
+    cdef const uint64_t[:, ::1] rv = rows
+    cdef const GfRow* rp = _rows_of(rv)
+    cdef Py_ssize_t i, n = rv.shape[0]
     out = bytearray(n)
-    cdef uint8_t[::1] o = out
-    for i in range(n):
-        o[i] = 0 if rows[i, F_FLAGS] & FLAG_NO_SEQ_ else 1
-    return out
-
-
-
-cdef Py_ssize_t _valid_rows(const int64_t[:, ::1] rows, const uint8_t[::1] keep,
-                            int64_t[::1] o) noexcept:
-    cdef Py_ssize_t i, k = 0, n = rows.shape[0]
-    cdef bint has_keep = keep is not None
+    cdef uint8_t* o = out
     with nogil:
         for i in range(n):
-            if (keep[i] != 0) if has_keep else not (rows[i, F_FLAGS] & FLAG_NO_SEQ_):
-                o[k] = i
-                k += 1
-    return k
+            o[i] = 0 if gfi_flags(&rp[i].key) & FLAG_NO_SEQ_ else 1
+    return out
 
 
-def valid_rows(const int64_t[:, ::1] rows, const uint8_t[::1] keep=None):
-    """Row numbers (``array('q')``) of the records that have a sequence line, i.e.
-    the rows of the ``.fai``; with ``keep`` (a byte per row), of those rows whose
-    ``keep`` byte is non-zero instead."""
-    from array import array
-    if keep is not None and keep.shape[0] != rows.shape[0]:
-        raise ValueError("rows and keep differ in length")
-    out = array("q", bytes(8 * rows.shape[0]))
-    cdef Py_ssize_t k = _valid_rows(rows, keep, out)
-    return out if k == len(out) else out[:k]
+def header_only(rows, Py_ssize_t limit):
+    """``(count, first)``: how many records of scanner ``rows`` have no sequence line,
+    and the row numbers of the first ``limit`` of them."""
+    cdef const uint64_t[:, ::1] rv = rows
+    cdef const GfRow* rp = _rows_of(rv)
+    cdef Py_ssize_t i, n = rv.shape[0], count = 0
+    first = []
+    for i in range(n):
+        if gfi_flags(&rp[i].key) & FLAG_NO_SEQ_:
+            if count < limit:
+                first.append(i)
+            count += 1
+    return count, first
+
+
+def ranks(const uint8_t[::1] valid, records):
+    """For each record number in ``records`` (ascending), the number of valid
+    records before it: its line in the ``.fai``."""
+    cdef Py_ssize_t i = 0, k = 0, r
+    out = []
+    for r in records:
+        if r < i or r > valid.shape[0]:
+            raise ValueError("records must be ascending and in range")
+        while i < r:
+            k += valid[i]
+            i += 1
+        out.append(k)
+    return out

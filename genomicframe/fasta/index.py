@@ -170,27 +170,30 @@ def _scan(path, threads, on_chunk):
 
 
 class _Collector:
-    """Streams .fai/.loc lines while the scan runs, and hashes the names.
+    """Takes each batch of finished records from the scanner, in file order.
 
-    Each batch of finished records is hashed (for the .gfi table) and formatted
-    as .fai/.loc text straight from the scanner's buffers, GIL released, before
-    the next block moves them; a writer thread writes the text, so those writes
-    overlap the inflate and the scan.  Header-only records are left out as they
-    come; repeated names are only known at the end, when the text is rewritten
-    in the (rare) case there are any.
+    With ``fai_fh`` (files being written) the batch's ``.fai`` (and ``.loc``) lines
+    are formatted straight from the scanner's buffers, GIL released, into one
+    reused buffer and written; then the scanner drops the batch's names, so the
+    scan keeps only its 40-byte rows.  Header-only records are left out of the
+    text as they come; repeated names are only known at the end, when the text
+    is rewritten without them in the (rare) case there are any.  Without files
+    the scanner keeps the names and nothing is formatted.
     """
+
+    #: header-only records named in the warning
+    SHOWN = 5
 
     def __init__(self, fai_fh, loc_fh):
         self.fai_fh = fai_fh
         self.loc_fh = loc_fh
-        self.blob_len = 0
-        self.hashes = array("Q")  # name hash of every record
-        self._pending = []
-        self._pool = None
-        if fai_fh is not None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="gf-index-writer")
+        self.buf = bytearray()
+        # per batch written: (first .fai line, lines, .fai offset, .fai bytes,
+        # .loc offset, .loc bytes)
+        self.batches = []
+        self.lines = self.fai_pos = self.loc_pos = 0
+        self.n_header_only = 0
+        self.header_only = []  # (name, line) of the first SHOWN header-only records
 
     def __call__(self, scanner, lo, hi):
         from .._parsers import fastaidx as K
@@ -198,35 +201,78 @@ class _Collector:
         if hi <= lo:
             return
         rows, names, ends = scanner.views(lo, hi)
-        first = self.blob_len
-        self.blob_len = ends[len(ends) - 1]
-        self.hashes.extend(K.hash_names(names, ends, first))
-        if self._pool is None:
+        count, first = K.header_only(rows, self.SHOWN - len(self.header_only))
+        for i in first:
+            a = ends[i - 1] if i else 0
+            self.header_only.append((bytes(names[a:ends[i]]),
+                                     K.row_fields(rows, i)["line_no"]))
+        self.n_header_only += count
+        if self.fai_fh is None:
             return
-        loc = None
-        st, en = K.rebased_names(ends, first)
-        sel = K.valid_rows(rows)
-        fai = K.format_index(names, st, en, rows, sel, 0)
+        last = scanner.last_end
+        n_fai = K.format_index(rows, names, ends, last, 0, self.buf)
+        self.fai_fh.write(memoryview(self.buf)[:n_fai])
+        n_loc = 0
         if self.loc_fh is not None:
-            loc = K.format_index(names, st, en, rows, sel, 1)
-        # batches are submitted in file order to this single thread
-        self._pending.append(self._pool.submit(self._write, fai, loc))
+            n_loc = K.format_index(rows, names, ends, last, 1, self.buf)
+            self.loc_fh.write(memoryview(self.buf)[:n_loc])
+        n_lines = len(rows) - count
+        self.batches.append((self.lines, n_lines, self.fai_pos, n_fai, self.loc_pos, n_loc))
+        self.lines += n_lines
+        self.fai_pos += n_fai
+        self.loc_pos += n_loc
+        scanner.release()
 
-    def _write(self, fai, loc):
-        self.fai_fh.write(fai)
-        if loc is not None:
-            self.loc_fh.write(loc)
+    def names_of(self, scanner, records, valid) -> dict:
+        """Names (bytes) of valid ``records`` (ascending): from the scanner when it
+        kept them, else from the ``.fai`` lines written."""
+        from bisect import bisect_right
 
-    def finish(self) -> None:
-        """Wait for the writer (re-raising its errors)."""
-        try:
-            for f in self._pending:
-                f.result()
-        finally:
-            self._pending = []
-            if self._pool is not None:
-                self._pool.shutdown()
-                self._pool = None
+        from .._parsers import fastaidx as K
+
+        if self.fai_fh is None:
+            _, names, ends = scanner.views(0)
+            return {r: bytes(names[(ends[r - 1] if r else 0):ends[r]]) for r in records}
+        self.fai_fh.flush()
+        fd = self.fai_fh.fileno()
+        starts = [b[0] for b in self.batches]
+        out, cached = {}, {}
+        for r, line in zip(records, K.ranks(valid, records)):
+            k = bisect_right(starts, line) - 1
+            if k not in cached:
+                first, _, pos, size, _, _ = self.batches[k]
+                cached.clear()  # records are ascending: one batch at a time
+                cached[k] = os.pread(fd, size, pos).split(b"\n")
+            out[r] = cached[k][line - starts[k]].split(b"\t", 1)[0]
+        return out
+
+    def drop_lines(self, drop: list) -> None:
+        """Remove the lines numbered ``drop`` (ascending) from the ``.fai`` and ``.loc``
+        written, in place (the text only moves towards the start)."""
+        for fh, col in ((self.fai_fh, 2), (self.loc_fh, 4)):
+            if fh is None:
+                continue
+            fh.flush()
+            fd = fh.fileno()
+            j = out = 0
+            for b in self.batches:
+                first, n, pos, size = b[0], b[1], b[col], b[col + 1]
+                lo = j
+                while j < len(drop) and drop[j] < first + n:
+                    j += 1
+                if lo == j and out == pos:
+                    out += size  # nothing dropped yet: the batch stays where it is
+                    continue
+                text = os.pread(fd, size, pos)
+                if lo < j:
+                    lines = text.split(b"\n")
+                    for d in reversed(drop[lo:j]):
+                        del lines[d - first]
+                    text = b"\n".join(lines)
+                _pwrite_all(fd, text, out)
+                out += len(text)
+            os.ftruncate(fd, out)
+            fh.seek(out)
 
 
 def _block_end(path, last_coffset: int) -> int:
@@ -284,19 +330,16 @@ def build_index(path, *, threads: int | None = None, loc: bool = False, write: b
     st = os.stat(path)
     paths = index_paths(path)
     tmp = {k: f"{v}.tmp{os.getpid()}" for k, v in paths.items()}
-    fai_fh = open(tmp["fai"], "wb") if write else None
-    loc_fh = open(tmp["loc"], "wb") if write and loc else None
+    # read back (pread) for repeated names
+    fai_fh = open(tmp["fai"], "w+b") if write else None
+    loc_fh = open(tmp["loc"], "w+b") if write and loc else None
     old = [paths[k] for k in ("fai", "gzi", "gfi", "loc") if k != "loc" or loc]
     discard = _discard_old(old) if write else None
     try:
         sink = _Collector(fai_fh, loc_fh)
-        try:
-            scanner, compression, coffs, usizes, data_size = _scan(path, threads, sink)
-            # the writer may still be writing the last texts: _finish waits for it
-            result = _finish(path, st, scanner, sink, compression, coffs, usizes, data_size,
-                             write, duplicates, paths, tmp, K)
-        finally:
-            sink.finish()
+        scanner, compression, coffs, usizes, data_size = _scan(path, threads, sink)
+        result = _finish(path, st, scanner, sink, compression, coffs, usizes, data_size,
+                         write, duplicates, paths, tmp, K)
     finally:
         for fh in (fai_fh, loc_fh):
             if fh is not None:
@@ -339,37 +382,52 @@ def _discard_old(paths):
     return t
 
 
+def _shown(items) -> str:
+    return ", ".join(f"'{name.decode('utf-8', 'replace')}' (line {line})"
+                     for name, line in items)
+
+
+def _repeats(scanner, sink, table, valid) -> tuple[list, dict]:
+    """Records that repeat an earlier record's name (ascending), and the names of
+    the records compared.  Only records whose name hashes are equal are compared."""
+    runs = table.equal_hash_runs()
+    if not runs:
+        return [], {}
+    names = sink.names_of(scanner, sorted({r for run in runs for r in run}), valid)
+    dups = []
+    for run in runs:
+        seen = set()
+        for r in run:
+            if names[r] in seen:
+                dups.append(r)
+            else:
+                seen.add(names[r])
+    dups.sort()
+    return dups, names
+
+
 def _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, write, duplicates,
             paths, tmp, K):
     """Hash table, .gzi and .gfi from the scanned records; rename the files into place."""
-    rows, blob, name_end = scanner.views()
+    rows = scanner.rows()
     n = len(rows)
-
-    def name_of(i):
-        a = name_end[i - 1] if i else 0
-        return bytes(blob[a:name_end[i]]).decode("utf-8", "replace")
+    if sink.n_header_only:
+        more = sink.n_header_only - len(sink.header_only)
+        warnings.warn(EmptyRecordWarning(
+            f"{path}: {sink.n_header_only} header(s) without a sequence line are not "
+            f"indexed, as samtools faidx does: {_shown(sink.header_only)}"
+            + (f" and {more} more" if more > 0 else "")), stacklevel=3)
+    if scanner.misfit_line:
+        raise FastaFormatError(
+            f"the record at line {scanner.misfit_line} does not fit the .gfi index (an "
+            "offset past 2**56, over 2**48 bases, a header line over 4 GiB or over 65,535 "
+            "bytes after the bases of a line)", path=path)
 
     valid = K.valid_mask(rows)
-    n_valid = valid.count(1)
-    if n_valid < n:
-        dropped = [i for i, v in enumerate(valid) if not v]
-        shown = ", ".join(f"'{name_of(i)}' (line {rows[i, 6]})" for i in dropped[:5])
-        more = f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
-        warnings.warn(EmptyRecordWarning(
-            f"{path}: {len(dropped)} header(s) without a sequence line are not indexed, as "
-            f"samtools faidx does: {shown}{more}"), stacklevel=3)
-
-    # the writer's last texts are freed before the table is made (peak memory)
-    sink.finish()
-    try:
-        table, forder, dups = K.build_table(
-            rows, blob, name_end, valid,
-            sink.hashes if len(sink.hashes) == n else None)  # the hashes are overwritten
-    except ValueError as exc:
-        raise FastaFormatError(str(exc), path=path) from None
-    sink.hashes = None
+    table = K.build_table(rows, valid, data_size)
+    dups, names = _repeats(scanner, sink, table, valid)
     if dups:
-        shown = ", ".join(f"'{name_of(r)}' (line {rows[r, 6]})" for r in dups[:5])
+        shown = _shown((names[r], K.row_fields(rows, r)["line_no"]) for r in dups[:5])
         more = f" and {len(dups) - 5} more" if len(dups) > 5 else ""
         msg = (f"{len(dups)} record(s) repeat an earlier name: {shown}{more}")
         if duplicates == "error":
@@ -378,6 +436,11 @@ def _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, writ
         warnings.warn(DuplicateNameWarning(
             f"{path}: {msg}; only the first record of each name is indexed, as samtools "
             "faidx does"), stacklevel=3)
+        if write:  # the streamed text lists them: drop their lines
+            sink.drop_lines(K.ranks(valid, dups))
+        for r in dups:
+            valid[r] = 0
+    forder = table.place(valid, len(dups))
     n_keys = table.n_keys
     # the slots and ends are made a slice at a time as they are written
     slots = _gfi.Chunked(table.n_slots * _gfi.KEY_SIZE, table.chunks("slots"))
@@ -398,16 +461,6 @@ def _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, writ
     if not write:
         return IndexResult(header + b"".join(_gfi.iter_parts(gfi_parts)), n_keys,
                            len(coffs), data_size, written)
-    if dups:  # the streamed text listed repeated names: write it again without them
-        selected = K.valid_rows(rows, valid)
-        name_start = K.starts_of(name_end)
-        sink.fai_fh.seek(0)
-        sink.fai_fh.truncate()
-        sink.fai_fh.write(K.format_index(blob, name_start, name_end, rows, selected, 0))
-        if sink.loc_fh is not None:
-            sink.loc_fh.seek(0)
-            sink.loc_fh.truncate()
-            sink.loc_fh.write(K.format_index(blob, name_start, name_end, rows, selected, 1))
     sink.fai_fh.close()
     os.replace(tmp["fai"], paths["fai"])
     written.append(paths["fai"])
