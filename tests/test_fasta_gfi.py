@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import random
 import struct
-from array import array
 
 import pytest
 
