@@ -704,7 +704,8 @@ def test_build_table_matches_a_plain_sort(n, spread):
     dups, _ = _repeats(sc, _Collector(None, None), table, valid)
     for r in dups:
         valid[r] = 0
-    forder = table.place(valid, len(dups))
+    table.place(valid, len(dups))
+    forder = table.forder(0, table.n_keys)
     first = {}
     want_dups = []
     for r, (nm, has) in enumerate(zip(names, seq)):
@@ -890,8 +891,10 @@ def test_gfi_table_slices_make_the_same_sections(tmp_path):
     from genomicframe.fasta.index import _Collector, _repeats
 
     rng = random.Random(9)
+    # more keys than a slice (TABLE_CHUNK): the file order starts a slice in mid-file
+    n = K.TABLE_CHUNK + 4000
     data = "".join(f">q{rng.getrandbits(40):x}_{i} x\n{'ACGT' * (i % 5 + 1)}\n"
-                   for i in range(5000)).encode() + b">q1_dup\nA\n>q1_dup\nC\n"
+                   for i in range(n)).encode() + b">q1_dup\nA\n>q1_dup\nC\n"
     sc = K.FaiScanner()
     assert sc.feed_summary(data, K.prescan(data), 0) == 0
     assert sc.finish(len(data)) == 0
@@ -901,19 +904,21 @@ def test_gfi_table_slices_make_the_same_sections(tmp_path):
     with pytest.raises(ValueError):
         table.slots(0, 1)  # not placed yet
     dups, _ = _repeats(sc, _Collector(None, None), table, valid)
-    assert dups == [5001]
-    valid[5001] = 0
-    forder = table.place(valid, 1)
-    assert table.n_keys == 5001 and len(forder) == 8 * 5001
+    assert dups == [n + 1]
+    valid[n + 1] = 0
+    table.place(valid, 1)
+    assert table.n_keys == n + 1
     with pytest.raises(ValueError):
         table.place(valid, 1)
-    for section, size in (("slots", G.KEY_SIZE), ("ends", 8)):
+    for section, size, n in (("slots", G.KEY_SIZE, table.n_slots), ("ends", 8, table.n_slots),
+                             ("forder", 8, table.n_keys)):
         make = getattr(table, section)
-        whole = make(0, table.n_slots)
-        assert len(whole) == size * table.n_slots
-        cuts = [0, 1, 2, 999, 4096, 5000, table.n_slots]
+        whole = make(0, n)
+        assert len(whole) == size * n
+        cuts = [0, 1, 2, 999, 4096, 5000, K.TABLE_CHUNK - 1, K.TABLE_CHUNK + 7, n]
         assert b"".join(make(a, b) for a, b in itertools.pairwise(cuts)) == whole
         assert b"".join(table.chunks(section)) == whole
+    assert table.slots_and_ends(3, 4000) == (table.slots(3, 4000), table.ends(3, 4000))
     with pytest.raises(IndexError):
         table.slots(2, 1)
     with pytest.raises(IndexError):

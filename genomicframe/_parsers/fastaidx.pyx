@@ -1128,7 +1128,7 @@ cdef const GfRow* _rows_of(const uint64_t[:, ::1] rows) except? NULL:
     return <const GfRow*>&rows[0, 0]
 
 
-def build_table(rows, uint8_t[::1] valid, int64_t data_size):
+def build_table(uint64_t[:, ::1] rows, const uint8_t[::1] valid, int64_t data_size):
     """Sort the valid records of scanner ``rows`` by name hash, for the ``.gfi``
     hash table (see genomicframe/fasta/gfi.py); returns a :class:`GfiTable`.
 
@@ -1136,12 +1136,11 @@ def build_table(rows, uint8_t[::1] valid, int64_t data_size):
     are listed by :meth:`GfiTable.equal_hash_runs`, for the caller to compare
     their names; :meth:`GfiTable.place` then drops the repeats (cleared in
     ``valid``) and gives every key its slot.  The table keeps ``rows`` (not
-    copied): do not change them while the table is in use.  ``data_size`` is
+    copied) and writes the slots over their line numbers.  ``data_size`` is
     where the last record ends.
     """
-    cdef const uint64_t[:, ::1] rv = rows
-    cdef const GfRow* rp = _rows_of(rv)
-    cdef Py_ssize_t n = rv.shape[0], b, nb
+    cdef GfRow* rp = <GfRow*>_rows_of(rows)
+    cdef Py_ssize_t n = rows.shape[0], b, nb
     cdef uint64_t* count
     cdef uint64_t* count2
     cdef uint64_t a, c0, c1
@@ -1208,51 +1207,54 @@ def build_table(rows, uint8_t[::1] valid, int64_t data_size):
     return table
 
 
-cdef Py_ssize_t _place(const uint8_t[::1] valid, HashRec* pairs, Py_ssize_t n,
-                       Py_ssize_t n_valid, Py_ssize_t n_dups, uint64_t n_home,
-                       uint64_t* forder, int64_t* slot_of, int64_t* slot) noexcept nogil:
-    """Drop the repeats from ``pairs`` (which then hold the keys in key order), give
-    every key its slot (``slot[k]``) and write the file order of the keys' slots.
-    ``slot_of`` (one per record) is scratch space.
-    Returns the number of slots (the home slots and any spill past them)."""
-    cdef Py_ssize_t i, k = 0, j = 0
+cdef Py_ssize_t _place(const uint8_t* valid, HashRec* pairs, GfRow* rows,
+                       Py_ssize_t n_valid, Py_ssize_t n_dups, uint64_t n_home) noexcept nogil:
+    """Drop the repeats from ``pairs`` (which then hold the keys in key order) and give
+    every key its slot: written over the key's hash in ``pairs`` (the hash stays in
+    its row) and over its row's line number.  Returns the number of slots (the home
+    slots and any spill past them)."""
+    cdef Py_ssize_t i, k = 0
     cdef int64_t r, pos, nxt = 0
     for i in range(n_valid):
         r = pairs[i].r
         if n_dups and not valid[r]:
             continue
-        pairs[k] = pairs[i]
-        pos = <int64_t>gfi_home(pairs[k].h, n_home)
+        pos = <int64_t>gfi_home(pairs[i].h, n_home)
         if pos < nxt:
             pos = nxt
-        slot_of[r] = pos
-        slot[k] = pos
+        rows[r].line_no = pos
+        pairs[k].h = <uint64_t>pos
+        pairs[k].r = r
         nxt = pos + 1
         k += 1
-    for r in range(n):
-        if valid[r]:
-            forder[j] = <uint64_t>slot_of[r]
-            j += 1
     return max(<Py_ssize_t>n_home, <Py_ssize_t>nxt)
 
 
-#: slots produced per :meth:`GfiTable.slots` / :meth:`GfiTable.ends` call
-TABLE_CHUNK = 1 << 16
+cdef enum:
+    TABLE_CHUNK_ = 1 << 16
+
+#: slots (or file-order entries) produced per :class:`GfiTable` section call
+TABLE_CHUNK = TABLE_CHUNK_
 
 
 cdef class GfiTable:
     """The ``.gfi`` hash table of an index build (from :func:`build_table`), handed
-    out a slice of slots at a time, so the whole table never sits in memory at once.
+    out a slice at a time, so the whole table never sits in memory at once.
 
     Slots are the scan rows' keys, in hash order, with empty slots (zeros)
     between runs.
     """
     cdef object rows_obj  # keeps the rows' owner alive
-    cdef const GfRow* rows
+    cdef GfRow* rows
     cdef Py_ssize_t n_rows
     cdef int64_t data_size
-    cdef HashRec* pairs   # (hash, record) of every key, in key order
-    cdef int64_t* slot    # slot of every key (once placed)
+    # (hash, record) of every valid record in key order; once placed, the keys only,
+    # with each key's slot in place of its hash
+    cdef HashRec* pairs
+    cdef bint placed
+    cdef const uint8_t* valid  # kept records (a byte per record), once placed
+    cdef object valid_obj
+    cdef list fstart           # first record of every TABLE_CHUNK keys in file order
     cdef Py_ssize_t n_valid
     cdef readonly Py_ssize_t n_keys
     cdef readonly Py_ssize_t n_home
@@ -1260,12 +1262,13 @@ cdef class GfiTable:
 
     def __dealloc__(self):
         free(self.pairs)
-        free(self.slot)
 
     def equal_hash_runs(self):
         """Runs of two or more valid records whose names hash alike: a list of tuples
         of record numbers, ascending (repeated names, or, rarely, hash collisions)."""
         cdef Py_ssize_t i = 1, j
+        if self.placed:
+            raise ValueError("the table is placed already")
         runs = []
         while i < self.n_valid:
             if self.pairs[i].h != self.pairs[i - 1].h:
@@ -1281,75 +1284,79 @@ cdef class GfiTable:
         """Give every key its slot, leaving out the records cleared in ``valid`` since
         :func:`build_table` (``n_dups`` of them: the repeated names).  Key ``k``
         goes to slot ``max(home(hash), slot of key k-1 + 1)``, so the slots stay in
-        hash order with gaps between runs.  Returns the file-order section (bytes:
-        the slot of each key, in file order)."""
-        cdef Py_ssize_t n_keys = self.n_valid - n_dups
-        cdef int64_t* slot_of
-        cdef uint64_t* fp
+        hash order with gaps between runs.  The rows' line numbers are overwritten
+        (with the slots); ``valid`` is kept for the file-order section."""
+        cdef Py_ssize_t r, j = 0
         if valid.shape[0] != self.n_rows:
             raise ValueError("valid does not match the rows")
-        if self.slot != NULL:
+        if self.placed:
             raise ValueError("the table is placed already")
-        forder = PyBytes_FromStringAndSize(NULL, n_keys * 8)
-        fp = <uint64_t*>PyBytes_AS_STRING(forder)
-        self.n_keys = n_keys
-        self.n_home = home_slots(n_keys)
-        self.slot = <int64_t*>malloc((n_keys + 1) * sizeof(int64_t))
-        slot_of = <int64_t*>malloc((self.n_rows + 1) * sizeof(int64_t))
-        if self.slot == NULL or slot_of == NULL:
-            free(slot_of)
-            raise MemoryError()
+        self.n_keys = self.n_valid - n_dups
+        self.n_home = home_slots(self.n_keys)
+        self.valid_obj = valid
+        self.valid = &valid[0] if self.n_rows else NULL
         with nogil:
-            self.n_slots = _place(valid, self.pairs, self.n_rows, self.n_valid, n_dups,
-                                  self.n_home, fp, slot_of, self.slot)
-        free(slot_of)
-        return forder
+            self.n_slots = _place(self.valid, self.pairs, self.rows, self.n_valid, n_dups,
+                                  self.n_home)
+        self.placed = True
+        self.fstart = []
+        r = 0
+        while True:  # the record that starts every TABLE_CHUNK keys in file order
+            with nogil:
+                while r < self.n_rows and not (self.valid[r] and j % TABLE_CHUNK_ == 0):
+                    j += self.valid[r]
+                    r += 1
+            if r == self.n_rows:
+                break
+            self.fstart.append(r)
+            j += 1
+            r += 1
 
     cdef Py_ssize_t _first_key(self, Py_ssize_t lo) noexcept nogil:
         """First key whose slot is ``>= lo``."""
         cdef Py_ssize_t a = 0, b = self.n_keys, mid
         while a < b:
             mid = (a + b) >> 1
-            if self.slot[mid] < lo:
+            if <Py_ssize_t>self.pairs[mid].h < lo:
                 a = mid + 1
             else:
                 b = mid
         return a
 
-    def _check(self, Py_ssize_t lo, Py_ssize_t hi):
-        if self.slot == NULL:
+    def _check(self, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t n):
+        if not self.placed:
             raise ValueError("the table is not placed yet")
-        if not 0 <= lo <= hi <= self.n_slots:
-            raise IndexError("bad slot range")
+        if not 0 <= lo <= hi <= n:
+            raise IndexError("bad range")
 
     cdef void _fill(self, Py_ssize_t lo, Py_ssize_t hi, GfiKey* kp,
                     uint64_t* ep) noexcept nogil:
-        """Fill slots ``lo:hi`` into ``kp`` or their record ends into ``ep`` (whichever
-        is not NULL; zeros for empty slots)."""
+        """Fill slots ``lo:hi`` into ``kp`` and their record ends into ``ep`` (either
+        may be NULL; zeros for empty slots)."""
         cdef Py_ssize_t k = self._first_key(lo)
         cdef int64_t r, s
         if kp != NULL:
             memset(kp, 0, (hi - lo) * sizeof(GfiKey))
-        else:
+        if ep != NULL:
             memset(ep, 0, (hi - lo) * 8)
         while k < self.n_keys:
-            s = self.slot[k]
+            s = <int64_t>self.pairs[k].h
             if s >= hi:
                 break
             if k + 16 < self.n_keys:
                 __builtin_prefetch(&self.rows[self.pairs[k + 16].r])
             r = self.pairs[k].r
-            if kp == NULL:
+            if ep != NULL:
                 # a record ends where the next one's '>' is
                 ep[s - lo] = <uint64_t>(_row_hdr_off(&self.rows[r + 1]) if r + 1 < self.n_rows
                                         else self.data_size)
-            else:
+            if kp != NULL:
                 kp[s - lo] = self.rows[r].key
             k += 1
 
     def slots(self, Py_ssize_t lo, Py_ssize_t hi):
         """Slots ``lo:hi`` (bytes, 32 per slot; layout in genomicframe/fasta/gfi.py)."""
-        self._check(lo, hi)
+        self._check(lo, hi, self.n_slots)
         out = PyBytes_FromStringAndSize(NULL, (hi - lo) * sizeof(GfiKey))
         cdef GfiKey* kp = <GfiKey*>PyBytes_AS_STRING(out)
         with nogil:
@@ -1359,18 +1366,53 @@ cdef class GfiTable:
     def ends(self, Py_ssize_t lo, Py_ssize_t hi):
         """Record ends of slots ``lo:hi`` (bytes, u64 each: the offset past the record's
         last byte, before the next '>'; 0 for an empty slot)."""
-        self._check(lo, hi)
+        self._check(lo, hi, self.n_slots)
         out = PyBytes_FromStringAndSize(NULL, (hi - lo) * 8)
         cdef uint64_t* ep = <uint64_t*>PyBytes_AS_STRING(out)
         with nogil:
             self._fill(lo, hi, NULL, ep)
         return out
 
+    def slots_and_ends(self, Py_ssize_t lo, Py_ssize_t hi):
+        """``(slots(lo, hi), ends(lo, hi))`` in one pass over the keys."""
+        self._check(lo, hi, self.n_slots)
+        a = PyBytes_FromStringAndSize(NULL, (hi - lo) * sizeof(GfiKey))
+        b = PyBytes_FromStringAndSize(NULL, (hi - lo) * 8)
+        cdef GfiKey* kp = <GfiKey*>PyBytes_AS_STRING(a)
+        cdef uint64_t* ep = <uint64_t*>PyBytes_AS_STRING(b)
+        with nogil:
+            self._fill(lo, hi, kp, ep)
+        return a, b
+
+    def forder(self, Py_ssize_t lo, Py_ssize_t hi):
+        """Entries ``lo:hi`` of the file-order section (bytes, u64 each: the slot of
+        each key, keys in file order)."""
+        self._check(lo, hi, self.n_keys)
+        out = PyBytes_FromStringAndSize(NULL, (hi - lo) * 8)
+        cdef uint64_t* fp = <uint64_t*>PyBytes_AS_STRING(out)
+        cdef Py_ssize_t r, j, skip
+        if hi == lo:
+            return out
+        r = self.fstart[lo // TABLE_CHUNK_]
+        skip = lo % TABLE_CHUNK_
+        j = 0
+        with nogil:
+            while j < hi - lo:
+                if self.valid[r]:
+                    if skip:
+                        skip -= 1
+                    else:
+                        fp[j] = <uint64_t>self.rows[r].line_no
+                        j += 1
+                r += 1
+        return out
+
     def chunks(self, str section):
-        """The ``slots`` or ``ends`` section, TABLE_CHUNK slots at a time."""
-        make = self.slots if section == "slots" else self.ends
-        for lo in range(0, self.n_slots, TABLE_CHUNK):
-            yield make(lo, min(lo + TABLE_CHUNK, self.n_slots))
+        """The ``slots``, ``ends`` or ``forder`` section, TABLE_CHUNK entries at a time."""
+        make = {"slots": self.slots, "ends": self.ends, "forder": self.forder}[section]
+        n = self.n_keys if section == "forder" else self.n_slots
+        for lo in range(0, n, TABLE_CHUNK):
+            yield make(lo, min(lo + TABLE_CHUNK, n))
 
 
 # -- small helpers (keep numpy out of the index build) --------------------------------------

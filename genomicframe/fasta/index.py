@@ -440,11 +440,12 @@ def _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, writ
             sink.drop_lines(K.ranks(valid, dups))
         for r in dups:
             valid[r] = 0
-    forder = table.place(valid, len(dups))
+    table.place(valid, len(dups))
     n_keys = table.n_keys
-    # the slots and ends are made a slice at a time as they are written
+    # the slots, ends and file order are made a slice at a time as they are written
     slots = _gfi.Chunked(table.n_slots * _gfi.KEY_SIZE, table.chunks("slots"))
     ends = _gfi.Chunked(table.n_slots * 8, table.chunks("ends"))
+    forder = _gfi.Chunked(n_keys * 8, table.chunks("forder"))
 
     if compression == "bgzf":
         uoff = array("q", accumulate(usizes, initial=0))
@@ -473,7 +474,7 @@ def _finish(path, st, scanner, sink, compression, coffs, usizes, data_size, writ
         written.append(paths["loc"])
     with open(tmp["gfi"], "wb") as fh:
         _write_sections(fh.fileno(), _gfi.HEADER.size, gfi_parts, table,
-                        {id(slots): "slots", id(ends): "ends"})
+                        {id(slots): "slots", id(ends): "ends", id(forder): "forder"})
         os.pwrite(fh.fileno(), header, 0)
     os.replace(tmp["gfi"], paths["gfi"])  # last: its mtime marks a complete index
     written.append(paths["gfi"])
@@ -492,39 +493,49 @@ def _write_sections(fd, pos, parts, table, chunked) -> None:
     """Write the ``.gfi`` sections (``parts`` of :func:`genomicframe.fasta.gfi.encode`)
     from file offset ``pos`` on, on two threads.
 
-    The slots and ends (``chunked`` maps their parts to ``"slots"``/``"ends"``)
-    are made from the hash table a slice at a time (GIL released) and written
-    where they belong; a helper thread takes slices from the front of the list,
-    this thread from the back, so both finish together.
+    The slots, ends and file order (``chunked`` maps their parts to ``"slots"``,
+    ``"ends"`` and ``"forder"``) are made from the hash table a slice at a time
+    (GIL released) and written where they belong, the slots and ends of a slice
+    together (one pass over its keys); a helper thread takes jobs from the front
+    of the list, this thread from the back, so both finish together.
     """
     import threading
     from collections import deque
 
     from .._parsers.fastaidx import TABLE_CHUNK
 
-    jobs = deque()
+    at = {}
+    plain = []
     for part in parts:
         kind = chunked.get(id(part))
         if kind is None:
-            jobs.append((pos, part, None, 0, 0))
+            plain.append((pos, part))
         else:
-            width = len(part) // table.n_slots if table.n_slots else 0
-            for lo in range(0, table.n_slots, TABLE_CHUNK):
-                jobs.append((pos + lo * width, None, kind, lo,
-                             min(lo + TABLE_CHUNK, table.n_slots)))
+            at[kind] = pos
         pos += len(part)
+    jobs = deque(("plain", off, buf) for off, buf in plain)
+    for lo in range(0, table.n_slots, TABLE_CHUNK):
+        jobs.append(("table", lo, min(lo + TABLE_CHUNK, table.n_slots)))
+    for lo in range(0, table.n_keys, TABLE_CHUNK):
+        jobs.append(("forder", lo, min(lo + TABLE_CHUNK, table.n_keys)))
     errors = []
 
     def drain(pop):
         try:
             while True:
                 try:
-                    off, buf, kind, lo, hi = pop()
+                    job = pop()
                 except IndexError:
                     return
-                if kind is not None:
-                    buf = table.slots(lo, hi) if kind == "slots" else table.ends(lo, hi)
-                _pwrite_all(fd, buf, off)
+                if job[0] == "plain":
+                    _pwrite_all(fd, job[2], job[1])
+                elif job[0] == "table":
+                    lo, hi = job[1], job[2]
+                    keys, ends = table.slots_and_ends(lo, hi)
+                    _pwrite_all(fd, keys, at["slots"] + lo * _gfi.KEY_SIZE)
+                    _pwrite_all(fd, ends, at["ends"] + lo * 8)
+                else:
+                    _pwrite_all(fd, table.forder(job[1], job[2]), at["forder"] + job[1] * 8)
         except BaseException as exc:  # re-raised by the caller
             jobs.clear()
             errors.append(exc)
