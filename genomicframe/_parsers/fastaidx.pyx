@@ -24,6 +24,7 @@ from genomicframe._parsers._gfi cimport (GfiKey, gfi_hash, gfi_home, gfi_seq_off
                                          gfi_length, gfi_line_width, GFI_OFF_BITS,
                                          GFI_LEN_BITS)
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE, PyByteArray_Resize
 
 # status codes (mirrored in genomicframe/fasta/_status.py)
 cdef enum:
@@ -966,9 +967,9 @@ def format_index(const uint64_t[:, ::1] rows, const uint8_t[::1] names,
     if m == 0:
         return 0
     need = names.shape[0] + m * (4 * 21)
-    if len(out) < need:
-        out.extend(bytes(need - len(out)))
-    o = out
+    if PyByteArray_GET_SIZE(out) < need:
+        PyByteArray_Resize(out, need)  # no zero fill: only the bytes written are used
+    o = PyByteArray_AS_STRING(out)
     rp = <const GfRow*>&rows[0, 0]
     with nogil:
         for i in range(m):
@@ -1217,6 +1218,8 @@ cdef Py_ssize_t _place(const uint8_t* valid, HashRec* pairs, GfRow* rows,
     cdef int64_t r, pos, nxt = 0
     for i in range(n_valid):
         r = pairs[i].r
+        if i + 16 < n_valid:
+            __builtin_prefetch(&rows[pairs[i + 16].r])
         if n_dups and not valid[r]:
             continue
         pos = <int64_t>gfi_home(pairs[i].h, n_home)
