@@ -240,7 +240,7 @@ class _Collector:
         for r, line in zip(records, K.ranks(valid, records)):
             k = bisect_right(starts, line) - 1
             if k not in cached:
-                first, _, pos, size, _, _ = self.batches[k]
+                _, _, pos, size, _, _ = self.batches[k]
                 cached.clear()  # records are ascending: one batch at a time
                 cached[k] = os.pread(fd, size, pos).split(b"\n")
             out[r] = cached[k][line - starts[k]].split(b"\t", 1)[0]
@@ -265,10 +265,9 @@ class _Collector:
                     continue
                 text = os.pread(fd, size, pos)
                 if lo < j:
-                    lines = text.split(b"\n")
-                    for d in reversed(drop[lo:j]):
-                        del lines[d - first]
-                    text = b"\n".join(lines)
+                    cut = {d - first for d in drop[lo:j]}
+                    text = b"\n".join([ln for i, ln in enumerate(text.split(b"\n"))
+                                       if i not in cut])
                 _pwrite_all(fd, text, out)
                 out += len(text)
             os.ftruncate(fd, out)
